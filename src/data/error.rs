@@ -1,0 +1,133 @@
+//! Errors raised while reading and decoding image datasets; every variant names the file or path involved.
+
+use std::path::PathBuf;
+
+use crate::data::decode::MAX_PIXELS;
+
+/// An error while opening, reading or decoding an image dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The dataset path (or the requested split folder) does not exist.
+    #[error("dataset path `{}` does not exist", path.display())]
+    NotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+    /// A file or folder could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        /// The file or folder being read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A tar or tar.gz archive is corrupt or unreadable.
+    #[error("cannot read archive `{}`: {message}", path.display())]
+    Archive {
+        /// The archive file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An image could not be decoded.
+    #[error("cannot decode image `{file}`: {message}")]
+    Decode {
+        /// Display name of the image (file path, or `archive:entry`).
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The dataset holds no images at all.
+    #[error("no images (jpg, jpeg, png) found in `{}`{}", path.display(), split_note(split))]
+    EmptyDataset {
+        /// The dataset path.
+        path: PathBuf,
+        /// The requested split, if any.
+        split: Option<String>,
+    },
+    /// A class folder of a directory dataset holds no images.
+    #[error("class folder `{class}` (`{path}`) contains no images (jpg, jpeg, png)")]
+    EmptyClass {
+        /// The class folder.
+        path: String,
+        /// The class name.
+        class: String,
+    },
+    /// An image does not have the size expected for the dataset.
+    #[error(
+        "image `{file}` is {width}x{height} but {expected_width}x{expected_height} was expected; \
+         resize all images of the dataset to one size first"
+    )]
+    SizeMismatch {
+        /// Display name of the image.
+        file: String,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The expected width.
+        expected_width: u32,
+        /// The expected height.
+        expected_height: u32,
+    },
+    /// An archive entry has an absolute path or a `..` component; it is refused.
+    #[error("refusing unsafe entry `{entry}` in archive `{}`: absolute path or `..`", archive.display())]
+    UnsafeEntry {
+        /// The archive file.
+        archive: PathBuf,
+        /// The entry's path as stored.
+        entry: String,
+    },
+    /// An image header declares dimensions over the decoding limits.
+    #[error(
+        "image `{file}` is {width}x{height}, over the limit of {limit} pixels per side \
+         or {MAX_PIXELS} pixels in total"
+    )]
+    TooLarge {
+        /// Display name of the image.
+        file: String,
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The per-side limit.
+        limit: u32,
+    },
+}
+
+/// Shorthand for results whose error is [`DataError`].
+pub type Result<T> = std::result::Result<T, DataError>;
+
+/// Formats the split part of an [`DataError::EmptyDataset`] message.
+fn split_note(split: &Option<String>) -> String {
+    match split {
+        Some(split) => format!(" for split `{split}`"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file() {
+        let err = DataError::Decode {
+            file: "cifar10-jpg.tar.gz:cifar10/train/cat/0001.jpg".into(),
+            message: "unexpected end of file".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot decode image `cifar10-jpg.tar.gz:cifar10/train/cat/0001.jpg`: unexpected end of file"
+        );
+        let err = DataError::EmptyDataset {
+            path: "/d".into(),
+            split: Some("train".into()),
+        };
+        assert_eq!(
+            err.to_string(),
+            "no images (jpg, jpeg, png) found in `/d` for split `train`"
+        );
+    }
+}

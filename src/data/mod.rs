@@ -1,0 +1,14 @@
+//! Dataset input: ImageFolder datasets (directories or tar archives), image decoding and image batches.
+
+pub mod batch;
+pub mod decode;
+pub mod error;
+pub mod folder;
+
+pub use batch::ImageBatch;
+pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
+pub use error::{DataError, Result};
+pub use folder::ImageFolder;
+
+#[cfg(test)]
+pub(crate) mod testutil;

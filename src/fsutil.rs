@@ -1,0 +1,108 @@
+//! File-system helpers: atomic file writes (temp file, fsync, rename).
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically: a temp file in the same folder, fsync, then rename. Creates parent folders.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |writer| writer.write_all(bytes))
+}
+
+/// Same, with a writer callback: `write` fills the temp file `.<file name>.tmp-<pid>`, which is removed on error.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let (folder, temp) = temp_path(path)?;
+    fs::create_dir_all(&folder)?;
+    let result = write_and_rename(&temp, path, write);
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+        return result;
+    }
+    sync_folder(&folder);
+    Ok(())
+}
+
+/// The folder of `path` and the temp file path used while writing it.
+fn temp_path(path: &Path) -> io::Result<(PathBuf, PathBuf)> {
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` has no file name", path.display()),
+        )
+    })?;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = folder.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    Ok((folder, temp))
+}
+
+/// Writes the temp file through `write`, flushes and fsyncs it, then renames it onto `path`.
+fn write_and_rename(
+    temp: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut writer = BufWriter::new(File::create(temp)?);
+    write(&mut writer)?;
+    let file = writer.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    fs::rename(temp, path)
+}
+
+/// Best-effort fsync of a folder so the rename itself is durable (not supported everywhere).
+fn sync_folder(folder: &Path) {
+    if let Ok(dir) = File::open(folder) {
+        let _ = dir.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_creates_folders_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/out.txt");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(dir.path().join("a/b"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["out.txt"]);
+    }
+
+    #[test]
+    fn failed_write_removes_temp_and_keeps_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        write_atomic(&path, b"old").unwrap();
+        let err = write_atomic_with(&path, |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn path_without_file_name_is_refused() {
+        assert_eq!(
+            write_atomic(Path::new("/"), b"x").unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Reports written for people: image grids (and, later, cluster sheets and plots).
+
+mod grid;
+
+pub use grid::{compose_grid, write_grid_png};

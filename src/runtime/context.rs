@@ -1,0 +1,122 @@
+//! [`Context`]: everything a running operator may use — its inputs and output, seed,
+//! worker count, run folder, cancellation and progress reporting.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cancel::CancelToken;
+use super::channel::{Input, Output};
+use super::stats::NodeStats;
+use super::OpError;
+use crate::data::ImageBatch;
+use crate::payload::Payload;
+use crate::spec::DeviceSpec;
+
+/// The running node's view of the world.
+pub struct Context {
+    pub(crate) id: String,
+    pub(crate) seed: u64,
+    pub(crate) workers: usize,
+    pub(crate) device: DeviceSpec,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) inputs: Vec<(&'static str, Input)>,
+    pub(crate) output: Output,
+    pub(crate) cancel: CancelToken,
+    pub(crate) stats: Arc<NodeStats>,
+}
+
+impl Context {
+    /// The node id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// This node's seed, derived from the graph seed and the node id.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Worker threads the node may use internally (the node's `workers`, else the core count).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// The graph's device choice.
+    pub fn device(&self) -> DeviceSpec {
+        self.device
+    }
+
+    /// The node's own folder, `runs/<graph>/<node>/` (created before `run`).
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The next payload on input `field`; `Ok(None)` at end of stream.
+    pub fn recv(&self, field: &str) -> Result<Option<Payload>, OpError> {
+        self.input(field)?.recv()
+    }
+
+    /// The next image batch on input `field`; `Ok(None)` at end of stream.
+    pub fn recv_images(&self, field: &str) -> Result<Option<Arc<ImageBatch>>, OpError> {
+        match self.recv(field)? {
+            None => Ok(None),
+            Some(Payload::Images(batch)) => Ok(Some(batch)),
+            Some(other) => Err(OpError::WrongPayload {
+                field: field.to_string(),
+                found: other.port_type().describe(),
+                expected: "image batches".into(),
+            }),
+        }
+    }
+
+    /// True when input `field` is connected.
+    pub fn has_input(&self, field: &str) -> bool {
+        self.inputs.iter().any(|(name, _)| *name == field)
+    }
+
+    fn input(&self, field: &str) -> Result<&Input, OpError> {
+        self.inputs
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, input)| input)
+            .ok_or_else(|| OpError::NoSuchInput(field.to_string()))
+    }
+
+    /// Sends a payload to every consumer (blocking while they are full).
+    pub fn send(&mut self, payload: Payload) -> Result<(), OpError> {
+        self.output.send(payload)
+    }
+
+    /// `Err(Cancelled)` once the run is being cancelled; call it in long loops.
+    pub fn check_cancelled(&self) -> Result<(), OpError> {
+        if self.cancel.is_cancelled() {
+            Err(OpError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sleeps up to `duration`, returning `Err(Cancelled)` early if the run stops.
+    pub fn sleep(&self, duration: Duration) -> Result<(), OpError> {
+        if self.cancel.wait(duration) {
+            Err(OpError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Announces how many items the node expects to process (for progress bars).
+    pub fn set_total(&self, items: u64) {
+        self.stats
+            .total
+            .store(items, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the node's status line (e.g. `epoch 3/10 loss 4.21`), shown beside its progress.
+    pub fn set_status(&self, status: impl Into<String>) {
+        if let Ok(mut line) = self.stats.status.lock() {
+            *line = status.into();
+        }
+    }
+}
