@@ -8,7 +8,9 @@ use ron::error::Error as RonError;
 use super::Node;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::ops::{BuildContext, ConfigureError, ErasedOperator, InputPort, Registry};
-use crate::spec::{offset_in, parse_string, ron_options, FieldSpec, GraphSpec, NodeSpec};
+use crate::spec::{
+    describe_ron_error, offset_in, parse_string, ron_options, FieldSpec, GraphSpec, NodeSpec,
+};
 
 /// Field names every node accepts, handled by the engine.
 pub const ENGINE_FIELDS: [&str; 2] = ["capacity", "workers"];
@@ -30,8 +32,11 @@ pub fn build_nodes(
     base_dir: &Path,
 ) -> (Vec<Draft>, Vec<Diagnostic>) {
     let mut drafts = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = spec.errors.clone();
     for (spec_index, node) in spec.nodes.iter().enumerate() {
+        if node.operator.is_empty() {
+            continue; // its body did not parse; already reported
+        }
         match build_node(spec, node, registry, base_dir) {
             Ok((node, refs)) => drafts.push(Draft {
                 node,
@@ -48,6 +53,8 @@ struct Sorted<'a> {
     capacity: Option<usize>,
     workers: Option<usize>,
     refs: Vec<(InputPort, String)>,
+    /// Input fields written, even with a bad value (so they are not also reported missing).
+    given_inputs: Vec<&'static str>,
     params: Vec<&'a FieldSpec>,
 }
 
@@ -65,7 +72,13 @@ fn build_node(
     };
     let mut errors = Vec::new();
     let sorted = sort_fields(spec, node, operator.as_ref(), &mut errors);
-    check_required_inputs(spec, node, operator.as_ref(), &sorted.refs, &mut errors);
+    check_required_inputs(
+        spec,
+        node,
+        operator.as_ref(),
+        &sorted.given_inputs,
+        &mut errors,
+    );
     let ctx = BuildContext {
         node_id: node.id.clone(),
         base_dir: base_dir.to_path_buf(),
@@ -101,6 +114,7 @@ fn sort_fields<'a>(
         capacity: None,
         workers: None,
         refs: Vec::new(),
+        given_inputs: Vec::new(),
         params: Vec::new(),
     };
     for field in &node.fields {
@@ -120,6 +134,7 @@ fn sort_fields<'a>(
                 ))),
             }
         } else if let Some(port) = port {
+            sorted.given_inputs.push(port.field);
             match parse_string(&field.value) {
                 Some(id) => sorted.refs.push((*port, id)),
                 None => errors.push(error(format!(
@@ -156,11 +171,11 @@ fn check_required_inputs(
     spec: &GraphSpec,
     node: &NodeSpec,
     operator: &dyn ErasedOperator,
-    refs: &[(InputPort, String)],
+    given: &[&'static str],
     errors: &mut Vec<Diagnostic>,
 ) {
     for port in operator.inputs().iter().filter(|p| p.required) {
-        if !refs.iter().any(|(p, _)| p.field == port.field) {
+        if !given.contains(&port.field) {
             let message = format!(
                 "missing required input `{}` ({}), e.g. `{}: \"train\"`",
                 port.field, port.payload, port.field
@@ -171,11 +186,12 @@ fn check_required_inputs(
     }
 }
 
-/// The parameter fields re-assembled as one RON struct body, remembering where each value
+/// The parameter fields re-assembled as one RON struct body, remembering where each field
 /// came from so a parse error inside it can be located in the file.
 struct ParamsText<'a> {
     text: String,
-    segments: Vec<(usize, &'a FieldSpec)>,
+    /// Per field: where its name starts and where its value starts in `text`.
+    segments: Vec<(usize, usize, &'a FieldSpec)>,
 }
 
 impl<'a> ParamsText<'a> {
@@ -183,9 +199,10 @@ impl<'a> ParamsText<'a> {
         let mut text = String::from("(");
         let mut segments = Vec::new();
         for field in params {
+            let name_start = text.len();
             text.push_str(&field.name);
             text.push_str(": ");
-            segments.push((text.len(), *field));
+            segments.push((name_start, text.len(), *field));
             text.push_str(&field.value);
             text.push_str(", ");
         }
@@ -193,13 +210,15 @@ impl<'a> ParamsText<'a> {
         ParamsText { text, segments }
     }
 
-    /// The field whose value holds byte `at` of the text, and the offset within that value.
+    /// The field whose `name: value` holds byte `at` of the text, and the offset of `at`
+    /// within its value (0 when `at` falls before the value).
     fn locate(&self, at: usize) -> Option<(&'a FieldSpec, usize)> {
         self.segments
             .iter()
-            .rev()
-            .find(|(start, field)| *start <= at && at <= start + field.value.len())
-            .map(|(start, field)| (*field, at - start))
+            .find(|(name_start, value_start, field)| {
+                *name_start <= at && at <= value_start + field.value.len()
+            })
+            .map(|(_, value_start, field)| (*field, at.saturating_sub(*value_start)))
     }
 }
 
@@ -236,6 +255,7 @@ fn parse_error(
     text: &ParamsText,
     error: &ron::error::SpannedError,
 ) -> Diagnostic {
+    let (message, hint) = describe_ron_error(&error.code);
     if let RonError::MissingStructField { field, .. } = &error.code {
         let message = format!("missing required parameter `{field}`");
         return Diagnostic::error(spec.location(node, None), message)
@@ -243,8 +263,7 @@ fn parse_error(
             .field(*field);
     }
     let at = offset_in(&text.text, error.span.start);
-    let message = error.code.to_string();
-    match text.locate(at) {
+    let diagnostic = match text.locate(at) {
         Some((field, delta)) => {
             let location = match field.offset {
                 Some(offset) => spec.source.location(Some(offset + delta)),
@@ -255,5 +274,6 @@ fn parse_error(
                 .field(&field.name)
         }
         None => Diagnostic::error(spec.location(node, None), message).node(&node.id),
-    }
+    };
+    diagnostic.hint(hint)
 }

@@ -57,11 +57,7 @@ fn resolve(
             continue;
         };
         match drafts[from].node.output() {
-            Some(payload) if payload == port.payload => edges.push(Edge {
-                field: port.field,
-                from,
-                payload,
-            }),
+            Some(payload) if payload == port.payload => {}
             Some(payload) => diagnostics.push(error(format!(
                 "expects {} but `{target}` ({}) emits {payload}",
                 port.payload,
@@ -73,6 +69,12 @@ fn resolve(
                 drafts[from].node.operator.name()
             ))),
         }
+        // Kept even when mistyped, so a cycle is still found and reported with it.
+        edges.push(Edge {
+            field: port.field,
+            from,
+            payload: port.payload,
+        });
     }
     edges
 }

@@ -54,6 +54,15 @@ pub struct ImagesParams {
     pub order: Order,
 }
 
+/// A reminder of where relative paths start, for messages about missing files.
+fn relative_note(written: &str) -> &'static str {
+    if std::path::Path::new(written).is_absolute() {
+        ""
+    } else {
+        " (relative paths start from the current directory)"
+    }
+}
+
 fn default_batch() -> usize {
     256
 }
@@ -116,13 +125,14 @@ impl Operator for Images {
         if params.per_class == Some(0) {
             errors.push(ParamError::new("per_class", "must be at least 1"));
         }
-        let ImageSource::Folder { path, split } = &params.source;
-        let path = ctx.resolve(path);
+        let ImageSource::Folder {
+            path: written,
+            split,
+        } = &params.source;
+        let path = ctx.resolve(written);
         if !path.exists() {
-            errors.push(ParamError::new(
-                "source",
-                format!("`{}` does not exist", path.display()),
-            ));
+            let message = format!("`{written}` does not exist{}", relative_note(written));
+            errors.push(ParamError::new("source", message));
         }
         if !errors.is_empty() {
             return Err(errors);

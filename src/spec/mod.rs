@@ -5,6 +5,7 @@
 //! at the line and column of the node or field concerned.
 
 mod raw;
+mod ron_error;
 mod source;
 
 use ron::extensions::Extensions;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{did_you_mean, Diagnostic};
 pub use raw::parse_string;
 use raw::{RawFields, RawMap};
+pub use ron_error::{describe_ron_error, ron_error};
 pub use source::{offset_in, SourceText};
 
 /// The RON options every graph file (and every node body) is read with.
@@ -65,6 +67,9 @@ pub struct GraphSpec {
     pub nodes: Vec<NodeSpec>,
     /// The file's text, for locating errors.
     pub source: SourceText,
+    /// Problems found in node bodies while parsing; such nodes are kept (so references to
+    /// them resolve) with an empty `operator`.
+    pub errors: Vec<Diagnostic>,
 }
 
 /// One node: its id, operator name and fields, with where each was written.
@@ -74,7 +79,7 @@ pub struct NodeSpec {
     pub id: String,
     /// Offset of the id in the file.
     pub offset: Option<usize>,
-    /// The operator name, e.g. `Images`.
+    /// The operator name, e.g. `Images`; empty when the node's body did not parse.
     pub operator: String,
     /// The fields inside the operator's parentheses, in file order.
     pub fields: Vec<FieldSpec>,
@@ -92,8 +97,8 @@ pub struct FieldSpec {
 }
 
 impl GraphSpec {
-    /// Parses a graph file. Node-level problems are all collected; a file whose overall
-    /// shape is wrong yields one error at the position RON reports.
+    /// Parses a graph file. Node-level problems are all collected in [`GraphSpec::errors`];
+    /// a file whose overall shape is wrong yields one error at the position RON reports.
     pub fn parse(source: SourceText) -> Result<GraphSpec, Vec<Diagnostic>> {
         let raw: RawGraph = ron_options()
             .from_str(&source.text)
@@ -107,15 +112,22 @@ impl GraphSpec {
                     .push(Diagnostic::error(source.location(offset), "duplicate node id").node(id));
                 continue;
             }
-            match parse_node(&source, id, value.get_ron()) {
+            match parse_node(&source, id.clone(), value.get_ron()) {
                 Ok(node) => nodes.push(node),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    errors.push(e);
+                    let offset = source.offset_of(value.get_ron());
+                    nodes.push(NodeSpec {
+                        id,
+                        offset,
+                        operator: String::new(),
+                        fields: Vec::new(),
+                    });
+                }
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
         Ok(GraphSpec {
+            errors,
             name: raw.name,
             seed: raw.seed,
             device: raw.device,
@@ -223,17 +235,6 @@ pub fn struct_fields(body: &str) -> Option<Vec<(String, String)>> {
             .map(|(name, value)| (name, value.get_ron().to_string()))
             .collect(),
     )
-}
-
-/// A RON parse error found in `text` (which starts at byte `base` of the file), located in the file.
-pub fn ron_error(
-    source: &SourceText,
-    base: usize,
-    text: &str,
-    error: &ron::error::SpannedError,
-) -> Diagnostic {
-    let offset = base + offset_in(text, error.span.start);
-    Diagnostic::error(source.location(Some(offset)), error.code.to_string())
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ mod tests {
         let source = SourceText::new("g.ron", "ab\ncdé\nf");
         assert_eq!(source.line_col(0), (1, 1));
         assert_eq!(source.line_col(4), (2, 2));
-        assert_eq!(source.line_col(9), (3, 1));
+        assert_eq!(source.line_col(8), (3, 1));
         assert_eq!(source.location(Some(3)), "g.ron:2:1");
     }
 
@@ -78,6 +78,6 @@ mod tests {
     fn offset_in_inverts_line_col() {
         let text = "ab\ncdé\nf";
         assert_eq!(offset_in(text, Position { line: 2, col: 3 }), 5);
-        assert_eq!(offset_in(text, Position { line: 3, col: 1 }), 9);
+        assert_eq!(offset_in(text, Position { line: 3, col: 1 }), 8);
     }
 }

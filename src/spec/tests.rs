@@ -40,15 +40,21 @@ fn unknown_graph_field_is_located() {
 #[test]
 fn every_bad_node_is_reported() {
     let text = "Graph(name: \"g\", nodes: {\"a\": 12, \"b\": Op(x: 1), \"c\": Op(y: 1, y: 2)})";
-    let errors = parse(text).unwrap_err();
-    let nodes: Vec<_> = errors.iter().map(|e| e.node.clone().unwrap()).collect();
-    assert_eq!(nodes, ["a", "c"], "{errors:?}");
+    let spec = parse(text).unwrap();
+    let nodes: Vec<_> = spec
+        .errors
+        .iter()
+        .map(|e| e.node.clone().unwrap())
+        .collect();
+    assert_eq!(nodes, ["a", "c"], "{:?}", spec.errors);
+    assert_eq!(spec.nodes.len(), 3);
+    assert!(spec.nodes[0].operator.is_empty());
 }
 
 #[test]
 fn syntax_error_inside_node_points_into_it() {
     let errors = parse("Graph(name: \"g\",\n nodes: {\"a\": Op(x: [1,, 2])})").unwrap_err();
-    assert_eq!(errors[0].location, "g.ron:2:20", "{}", errors[0]);
+    assert_eq!(errors[0].location, "g.ron:2:24", "{}", errors[0]);
 }
 
 #[test]

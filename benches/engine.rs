@@ -1,0 +1,660 @@
+//! Engine benchmarks: what the runtime itself costs, measured through the public embedding
+//! API only (operators registered with [`Registry::register`], graphs written as RON text,
+//! run with [`scanflow::run`]).
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo bench --bench engine
+//! ```
+//!
+//! 1. **Engine overhead.** A source sends `N` (2,000,000) small `Custom("token")` messages
+//!    through a chain of 8 pass-through operators into a counting sink: 10 threads, 9
+//!    channels. Reported as messages/s end to end (`N` / wall time of `scanflow::run`), once
+//!    with the default channel capacity (4) and once with capacity 1024 graph-wide. The
+//!    source allocates nothing per message: it clones one pre-allocated `Arc` (what fan-out
+//!    costs anyway). A second variant sends `Images` batches (256 images of 32×32×3) from a
+//!    pool of 4 pre-built batches and checks in the sink, with `Arc::ptr_eq` and pixel-buffer
+//!    pointer equality, that each one arrives as the very allocation the source sent.
+//! 2. **Overlap.** source → stage A → stage B → sink, where source, A and B sleep 2, 5 and
+//!    3 ms per item (`ctx.sleep`, so cancellation works) for 400 items: with the stages
+//!    overlapping, the run should take about as long as the slowest stage alone
+//!    (400 × 5 ms = 2.0 s). The runtime's report table of one run is printed; its
+//!    bottleneck line should name stage A.
+//!
+//! Every measurement runs 5 times; each run and the median are printed, then a summary with
+//! PASS/FAIL against the targets (≥ 2 M messages/s; zero-copy; overlap ratio ≤ 1.1). The
+//! process exits 0 either way (the figures depend on the machine); a run that errors panics.
+//!
+//! Knobs (environment): `SCANFLOW_BENCH_MESSAGES` overrides `N`; `SCANFLOW_BENCH_TABLES=1`
+//! prints the report table of every run.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use scanflow::data::ImageBatch;
+use scanflow::ops::{BuildContext, InputPort, ParamDoc, ParamError};
+use scanflow::runtime::ProgressMode;
+use scanflow::spec::SourceText;
+use scanflow::{
+    Context, Graph, OpError, Operator, Payload, PortType, Registry, RunOptions, RunReport,
+};
+use serde::{Deserialize, Serialize};
+
+const REPEATS: usize = 5;
+const MESSAGES: u64 = 2_000_000;
+const CHAIN: usize = 8;
+const BIG_CAPACITY: usize = 1024;
+const TARGET_MSGS_PER_S: f64 = 2e6;
+
+const IMAGE_BATCHES: u64 = 20_000;
+const IMAGES_PER_BATCH: usize = 256;
+const IMAGE_SIDE: u32 = 32;
+const IMAGE_POOL: usize = 4;
+
+const OVERLAP_ITEMS: u64 = 400;
+const SOURCE_MS: u64 = 2;
+const STAGE_A_MS: u64 = 5;
+const STAGE_B_MS: u64 = 3;
+const TARGET_OVERLAP_RATIO: f64 = 1.1;
+
+// ---------------------------------------------------------------------------------------
+// Operators
+// ---------------------------------------------------------------------------------------
+
+/// Parameters of the operators that take none.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+/// The payload kind a pass-through or counting operator is typed for.
+trait Kind: 'static {
+    const PORT: PortType;
+    const PASS: &'static str;
+    const SINK: &'static str;
+}
+
+/// Small `Custom("token")` messages.
+struct Tokens;
+
+impl Kind for Tokens {
+    const PORT: PortType = PortType::Custom("token");
+    const PASS: &'static str = "PassTokens";
+    const SINK: &'static str = "CountTokens";
+}
+
+/// Image batches.
+struct Images;
+
+impl Kind for Images {
+    const PORT: PortType = PortType::Images;
+    const PASS: &'static str = "PassImages";
+    const SINK: &'static str = "CountImages";
+}
+
+/// Forwards every payload untouched: the cheapest possible operator.
+struct Pass<K>(PhantomData<fn() -> K>);
+
+impl<K: Kind> Operator for Pass<K> {
+    type Params = NoParams;
+    const NAME: &'static str = K::PASS;
+    const SUMMARY: &'static str = "Forwards every payload it receives, untouched.";
+    const PARAMS: &'static [ParamDoc] = &[];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: K::PORT,
+        required: true,
+        doc: "the payloads to forward",
+    }];
+    const OUTPUT: Option<PortType> = Some(K::PORT);
+
+    fn build(_: NoParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(Pass(PhantomData))
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        while let Some(p) = ctx.recv("input")? {
+            ctx.send(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops every payload; the runtime's report counts them.
+struct Count<K>(PhantomData<fn() -> K>);
+
+impl<K: Kind> Operator for Count<K> {
+    type Params = NoParams;
+    const NAME: &'static str = K::SINK;
+    const SUMMARY: &'static str = "Receives and drops every payload (the report counts them).";
+    const PARAMS: &'static [ParamDoc] = &[];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: K::PORT,
+        required: true,
+        doc: "the payloads to count",
+    }];
+    const OUTPUT: Option<PortType> = None;
+
+    fn build(_: NoParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(Count(PhantomData))
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        while ctx.recv("input")?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Parameters of [`TokenSource`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountParams {
+    count: u64,
+}
+
+const COUNT_DOC: &[ParamDoc] = &[ParamDoc {
+    name: "count",
+    ty: "u64",
+    doc: "how many messages to send",
+}];
+
+/// Sends `count` tokens, all clones of one pre-allocated `Arc` (no allocation per message).
+struct TokenSource {
+    count: u64,
+}
+
+impl Operator for TokenSource {
+    type Params = CountParams;
+    const NAME: &'static str = "TokenSource";
+    const SUMMARY: &'static str = "Sends `count` small token messages.";
+    const PARAMS: &'static [ParamDoc] = COUNT_DOC;
+    const INPUTS: &'static [InputPort] = &[];
+    const OUTPUT: Option<PortType> = Some(Tokens::PORT);
+
+    fn build(params: CountParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(TokenSource {
+            count: params.count,
+        })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let token: Arc<dyn Any + Send + Sync> = Arc::new(0u64);
+        for _ in 0..self.count {
+            ctx.send(Payload::Custom("token", token.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The batches [`ImageBatchSource`] sends, round robin, and [`CheckImages`] compares against.
+static IMAGE_POOL_BATCHES: OnceLock<Vec<Arc<ImageBatch>>> = OnceLock::new();
+/// Batches [`CheckImages`] received that were not the expected allocation.
+static MISMATCHES: AtomicU64 = AtomicU64::new(0);
+
+fn image_pool() -> &'static [Arc<ImageBatch>] {
+    IMAGE_POOL_BATCHES.get_or_init(|| {
+        let classes: Arc<[String]> = Arc::from(Vec::new());
+        let bytes = (IMAGE_SIDE * IMAGE_SIDE * 3) as usize * IMAGES_PER_BATCH;
+        (0..IMAGE_POOL)
+            .map(|b| {
+                let pixels = (0..bytes).map(|i| (i + b) as u8).collect();
+                let first = (b * IMAGES_PER_BATCH) as u64;
+                let indices = (first..first + IMAGES_PER_BATCH as u64).collect();
+                let batch = ImageBatch::new(
+                    IMAGE_SIDE,
+                    IMAGE_SIDE,
+                    3,
+                    pixels,
+                    indices,
+                    None,
+                    classes.clone(),
+                )
+                .expect("consistent batch");
+                Arc::new(batch)
+            })
+            .collect()
+    })
+}
+
+/// Sends `count` image batches, cycling through the pre-built pool (an `Arc` clone each).
+struct ImageBatchSource {
+    count: u64,
+}
+
+impl Operator for ImageBatchSource {
+    type Params = CountParams;
+    const NAME: &'static str = "ImageBatchSource";
+    const SUMMARY: &'static str = "Sends `count` image batches from a fixed pool.";
+    const PARAMS: &'static [ParamDoc] = COUNT_DOC;
+    const INPUTS: &'static [InputPort] = &[];
+    const OUTPUT: Option<PortType> = Some(PortType::Images);
+
+    fn build(params: CountParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(ImageBatchSource {
+            count: params.count,
+        })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let pool = image_pool();
+        for i in 0..self.count {
+            ctx.send(Payload::Images(pool[i as usize % pool.len()].clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that the i-th batch received is the very allocation the source sent i-th.
+struct CheckImages;
+
+impl Operator for CheckImages {
+    type Params = NoParams;
+    const NAME: &'static str = "CheckImages";
+    const SUMMARY: &'static str = "Checks each batch is the source's own allocation.";
+    const PARAMS: &'static [ParamDoc] = &[];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: PortType::Images,
+        required: true,
+        doc: "the batches to check",
+    }];
+    const OUTPUT: Option<PortType> = None;
+
+    fn build(_: NoParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(CheckImages)
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let pool = image_pool();
+        let mut mismatches = 0;
+        let mut i = 0usize;
+        while let Some(batch) = ctx.recv_images("input")? {
+            let sent = &pool[i % pool.len()];
+            if !Arc::ptr_eq(&batch, sent) || batch.pixels.as_ptr() != sent.pixels.as_ptr() {
+                mismatches += 1;
+            }
+            i += 1;
+        }
+        MISMATCHES.fetch_add(mismatches, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Parameters of [`SleepSource`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SleepSourceParams {
+    count: u64,
+    ms: u64,
+}
+
+/// Sends `count` items, sleeping `ms` before each.
+struct SleepSource {
+    count: u64,
+    per_item: Duration,
+}
+
+impl Operator for SleepSource {
+    type Params = SleepSourceParams;
+    const NAME: &'static str = "SleepSource";
+    const SUMMARY: &'static str = "Sends `count` items, taking `ms` milliseconds to make each.";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "count",
+            ty: "u64",
+            doc: "how many items to send",
+        },
+        ParamDoc {
+            name: "ms",
+            ty: "u64",
+            doc: "milliseconds of work per item",
+        },
+    ];
+    const INPUTS: &'static [InputPort] = &[];
+    const OUTPUT: Option<PortType> = Some(PortType::Custom("item"));
+
+    fn build(params: SleepSourceParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(SleepSource {
+            count: params.count,
+            per_item: Duration::from_millis(params.ms),
+        })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        ctx.set_total(self.count);
+        let item: Arc<dyn Any + Send + Sync> = Arc::new(());
+        for _ in 0..self.count {
+            ctx.sleep(self.per_item)?;
+            ctx.send(Payload::Custom("item", item.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of [`SleepStage`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SleepStageParams {
+    ms: u64,
+}
+
+/// Forwards each item after sleeping `ms`; without a consumer it is the sink.
+struct SleepStage {
+    per_item: Duration,
+}
+
+impl Operator for SleepStage {
+    type Params = SleepStageParams;
+    const NAME: &'static str = "SleepStage";
+    const SUMMARY: &'static str = "Takes `ms` milliseconds per item, then forwards it.";
+    const PARAMS: &'static [ParamDoc] = &[ParamDoc {
+        name: "ms",
+        ty: "u64",
+        doc: "milliseconds of work per item",
+    }];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: PortType::Custom("item"),
+        required: true,
+        doc: "the items to work on",
+    }];
+    const OUTPUT: Option<PortType> = Some(PortType::Custom("item"));
+
+    fn build(params: SleepStageParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(SleepStage {
+            per_item: Duration::from_millis(params.ms),
+        })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        while let Some(item) = ctx.recv("input")? {
+            if !self.per_item.is_zero() {
+                ctx.sleep(self.per_item)?;
+            }
+            ctx.send(item)?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops every item.
+struct ItemSink;
+
+impl Operator for ItemSink {
+    type Params = NoParams;
+    const NAME: &'static str = "ItemSink";
+    const SUMMARY: &'static str = "Receives and drops every item.";
+    const PARAMS: &'static [ParamDoc] = &[];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: PortType::Custom("item"),
+        required: true,
+        doc: "the items to drop",
+    }];
+    const OUTPUT: Option<PortType> = None;
+
+    fn build(_: NoParams, _: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(ItemSink)
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        while ctx.recv("input")?.is_some() {}
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------
+
+struct Bench {
+    registry: Registry,
+    runs_dir: tempfile::TempDir,
+    tables: bool,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let mut registry = Registry::builtin();
+        registry
+            .register::<TokenSource>()
+            .register::<Pass<Tokens>>()
+            .register::<Count<Tokens>>()
+            .register::<ImageBatchSource>()
+            .register::<Pass<Images>>()
+            .register::<CheckImages>()
+            .register::<SleepSource>()
+            .register::<SleepStage>()
+            .register::<ItemSink>();
+        Bench {
+            registry,
+            runs_dir: tempfile::tempdir().expect("temporary runs folder"),
+            tables: std::env::var_os("SCANFLOW_BENCH_TABLES").is_some_and(|v| v != "0"),
+        }
+    }
+
+    /// Parses, validates and runs a graph; returns its report and the wall time of `run`.
+    fn run(&self, name: &str, ron: &str) -> (RunReport, Duration) {
+        let graph = Graph::from_source(SourceText::new(name, ron), &self.registry, &[])
+            .unwrap_or_else(|e| panic!("graph `{name}` is invalid:\n{e}\n{ron}"));
+        let options = RunOptions {
+            runs_dir: self.runs_dir.path().to_path_buf(),
+            progress: ProgressMode::Quiet,
+            fresh: true,
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let report = scanflow::run(graph, &options)
+            .unwrap_or_else(|e| panic!("graph `{name}` failed: {e}\n{}", e.report.table()));
+        let wall = start.elapsed();
+        if self.tables {
+            println!("{}", indent(&report.table()));
+        }
+        (report, wall)
+    }
+}
+
+/// `source → pass1 → … → pass8 → sink`, every node typed for kind `K`.
+fn chain_graph<K: Kind>(name: &str, source: &str, sink: &str, count: u64, cap: usize) -> String {
+    let mut nodes = vec![format!("\"source\": {source}(count: {count})")];
+    let mut previous = "source".to_string();
+    for i in 1..=CHAIN {
+        let id = format!("pass{i}");
+        nodes.push(format!("\"{id}\": {}(input: \"{previous}\")", K::PASS));
+        previous = id;
+    }
+    nodes.push(format!("\"sink\": {sink}(input: \"{previous}\")"));
+    format!(
+        "Graph(name: \"{name}\", capacity: {cap}, nodes: {{\n    {},\n}})\n",
+        nodes.join(",\n    ")
+    )
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+}
+
+fn messages_from_env() -> u64 {
+    std::env::var("SCANFLOW_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(MESSAGES)
+}
+
+/// Measurement 1a: token throughput through the chain at `capacity`; the median msgs/s.
+fn overhead(bench: &Bench, capacity: usize, n: u64) -> f64 {
+    println!(
+        "\n-- overhead: {n} tokens, source → {CHAIN} pass-throughs → sink, capacity {capacity}"
+    );
+    let ron = chain_graph::<Tokens>("bench-overhead", "TokenSource", Tokens::SINK, n, capacity);
+    let mut rates = Vec::new();
+    for run in 1..=REPEATS {
+        let (report, wall) = bench.run("bench-overhead", &ron);
+        let received = report.node("sink").map_or(0, |s| s.messages_in);
+        assert_eq!(received, n, "the sink must receive every message");
+        let rate = n as f64 / wall.as_secs_f64();
+        rates.push(rate);
+        println!(
+            "  run {run}: {n} msgs in {:.3} s = {:.3} M msgs/s ({:.0} ns/msg end to end)",
+            wall.as_secs_f64(),
+            rate / 1e6,
+            1e9 / rate
+        );
+    }
+    let m = median(&rates);
+    println!("  median: {:.3} M msgs/s", m / 1e6);
+    m
+}
+
+/// Measurement 1b: image batches through the chain; (median batches/s, mismatches).
+fn zero_copy(bench: &Bench) -> (f64, u64) {
+    let pool = image_pool();
+    println!(
+        "\n-- zero-copy: {IMAGE_BATCHES} Images batches ({IMAGES_PER_BATCH} × {IMAGE_SIDE}×{IMAGE_SIDE}×3, \
+         {} KiB each, pool of {}) through the same chain, capacity 4",
+        pool[0].pixels.len() / 1024,
+        pool.len()
+    );
+    let ron = chain_graph::<Images>(
+        "bench-zero-copy",
+        "ImageBatchSource",
+        "CheckImages",
+        IMAGE_BATCHES,
+        4,
+    );
+    let mut rates = Vec::new();
+    let mut total_mismatches = 0;
+    for run in 1..=REPEATS {
+        MISMATCHES.store(0, Ordering::Relaxed);
+        let (report, wall) = bench.run("bench-zero-copy", &ron);
+        let received = report.node("sink").map_or(0, |s| s.messages_in);
+        assert_eq!(received, IMAGE_BATCHES, "the sink must receive every batch");
+        let mismatches = MISMATCHES.load(Ordering::Relaxed);
+        total_mismatches += mismatches;
+        let rate = IMAGE_BATCHES as f64 / wall.as_secs_f64();
+        rates.push(rate);
+        println!(
+            "  run {run}: {IMAGE_BATCHES} batches in {:.3} s = {:.3} M batches/s = {:.0} M images/s ({:.1} TB/s of pixels \"moved\"); {mismatches} not the source's allocation",
+            wall.as_secs_f64(),
+            rate / 1e6,
+            rate * IMAGES_PER_BATCH as f64 / 1e6,
+            rate * pool[0].pixels.len() as f64 / 1e12
+        );
+    }
+    let m = median(&rates);
+    println!("  median: {:.3} M batches/s", m / 1e6);
+    println!(
+        "  zero-copy: {} ({total_mismatches} mismatches in {} batches)",
+        if total_mismatches == 0 { "yes" } else { "NO" },
+        IMAGE_BATCHES * REPEATS as u64
+    );
+    (m, total_mismatches)
+}
+
+/// Measurement 2: the 3-stage sleeping pipeline; (median wall s, bottleneck of the shown run).
+fn overlap(bench: &Bench) -> (f64, String) {
+    let slowest = Duration::from_millis(STAGE_A_MS * OVERLAP_ITEMS).as_secs_f64();
+    println!(
+        "\n-- overlap: {OVERLAP_ITEMS} items, source {SOURCE_MS} ms → stage_a {STAGE_A_MS} ms → \
+         stage_b {STAGE_B_MS} ms → sink; slowest stage alone = {slowest:.3} s"
+    );
+    let ron = format!(
+        "Graph(name: \"bench-overlap\", nodes: {{
+    \"source\": SleepSource(count: {OVERLAP_ITEMS}, ms: {SOURCE_MS}),
+    \"stage_a\": SleepStage(ms: {STAGE_A_MS}, input: \"source\"),
+    \"stage_b\": SleepStage(ms: {STAGE_B_MS}, input: \"stage_a\"),
+    \"sink\": ItemSink(input: \"stage_b\"),
+}})\n"
+    );
+    let mut walls = Vec::new();
+    let mut shown = None;
+    for run in 1..=REPEATS {
+        let (report, wall) = bench.run("bench-overlap", &ron);
+        let received = report.node("sink").map_or(0, |s| s.messages_in);
+        assert_eq!(received, OVERLAP_ITEMS, "the sink must receive every item");
+        let wall = wall.as_secs_f64();
+        walls.push(wall);
+        println!(
+            "  run {run}: {wall:.3} s, ratio to slowest stage {:.3}",
+            wall / slowest
+        );
+        if run == 1 {
+            shown = Some(report);
+        }
+    }
+    let m = median(&walls);
+    println!(
+        "  median: {m:.3} s vs {slowest:.3} s, ratio {:.3} (serial would be {:.3} s)",
+        m / slowest,
+        Duration::from_millis((SOURCE_MS + STAGE_A_MS + STAGE_B_MS) * OVERLAP_ITEMS).as_secs_f64()
+    );
+    let shown = shown.expect("at least one run");
+    println!("  report table of run 1:\n{}", indent(&shown.table()));
+    let bottleneck = shown.bottleneck().map_or(String::new(), |b| b.id.clone());
+    (m, bottleneck)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing to parse.
+    let bench = Bench::new();
+    let n = messages_from_env();
+    println!(
+        "scanflow engine benchmark ({} CPUs, {REPEATS} runs each)",
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    println!("source: one pre-allocated Arc cloned per message (no allocation per message)");
+
+    let small = overhead(&bench, 4, n);
+    let big = overhead(&bench, BIG_CAPACITY, n);
+    let (batches, mismatches) = zero_copy(&bench);
+    let (overlap_wall, bottleneck) = overlap(&bench);
+
+    let slowest = Duration::from_millis(STAGE_A_MS * OVERLAP_ITEMS).as_secs_f64();
+    let ratio = overlap_wall / slowest;
+    println!("\n== summary (medians of {REPEATS}) ==");
+    println!(
+        "overhead, capacity 4:        {:>7.3} M msgs/s   (target ≥ {:.1})  {}",
+        small / 1e6,
+        TARGET_MSGS_PER_S / 1e6,
+        verdict(small >= TARGET_MSGS_PER_S)
+    );
+    println!(
+        "overhead, capacity {BIG_CAPACITY}:     {:>7.3} M msgs/s   (target ≥ {:.1})  {}",
+        big / 1e6,
+        TARGET_MSGS_PER_S / 1e6,
+        verdict(big >= TARGET_MSGS_PER_S)
+    );
+    println!(
+        "zero-copy Images batches:    {:>7.3} M batches/s, {mismatches} mismatches     {}",
+        batches / 1e6,
+        verdict(mismatches == 0)
+    );
+    println!(
+        "overlap:                     {overlap_wall:>7.3} s vs {slowest:.3} s, ratio {ratio:.3} (target ≤ {TARGET_OVERLAP_RATIO})  {}",
+        verdict(ratio <= TARGET_OVERLAP_RATIO)
+    );
+    println!(
+        "overlap bottleneck:          `{bottleneck}` (expected `stage_a`)  {}",
+        verdict(bottleneck == "stage_a")
+    );
+}
