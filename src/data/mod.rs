@@ -3,11 +3,13 @@
 pub mod batch;
 pub mod decode;
 pub mod error;
+pub mod fingerprint;
 pub mod folder;
 
 pub use batch::ImageBatch;
 pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
 pub use error::{DataError, Result};
+pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
 
 #[cfg(test)]

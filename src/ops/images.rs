@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
-use crate::data::{decode_batch, probe_size, ImageFolder};
+use crate::data::{decode_batch, fingerprint_path, probe_size, ImageFolder};
 use crate::payload::{Payload, PortType};
 use crate::rng::SplitMix64;
 use crate::runtime::{Context, OpError};
@@ -145,9 +145,7 @@ impl Operator for Images {
     }
 
     fn cache_salt(&self) -> String {
-        let meta = std::fs::metadata(&self.path);
-        let modified = meta.as_ref().ok().and_then(|m| m.modified().ok());
-        format!("{:?}:{:?}", meta.map(|m| m.len()).ok(), modified)
+        fingerprint_path(&self.path).unwrap_or_else(|e| format!("unreadable: {e}"))
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
