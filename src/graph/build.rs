@@ -38,11 +38,10 @@ pub fn build_nodes(
             continue; // its body did not parse; already reported
         }
         match build_node(spec, node, registry, base_dir) {
-            Ok((node, refs)) => drafts.push(Draft {
-                node,
-                refs,
-                spec_index,
-            }),
+            Ok(mut draft) => {
+                draft.spec_index = spec_index;
+                drafts.push(draft);
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -63,7 +62,7 @@ fn build_node(
     node: &NodeSpec,
     registry: &Registry,
     base_dir: &Path,
-) -> Result<(Node, Vec<(InputPort, String)>), Vec<Diagnostic>> {
+) -> Result<Draft, Vec<Diagnostic>> {
     let Some(operator) = registry.get(&node.operator) else {
         let hint = did_you_mean(&node.operator, registry.names());
         let message = format!("unknown operator `{}`", node.operator);
@@ -101,7 +100,11 @@ fn build_node(
         workers: sorted.workers,
         runnable: Some(configured.node),
     };
-    Ok((built, sorted.refs))
+    Ok(Draft {
+        node: built,
+        refs: sorted.refs,
+        spec_index: 0,
+    })
 }
 
 fn sort_fields<'a>(

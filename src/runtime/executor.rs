@@ -373,8 +373,8 @@ impl<'g> Run<'g> {
             })
             .map(|i| self.graph.nodes[i].id.clone())
             .collect();
-        for i in 0..finished.len() {
-            if !finished[i] && self.states[i] == NodeState::Ran {
+        for (i, _) in finished.iter().enumerate().filter(|(_, done)| !**done) {
+            if self.states[i] == NodeState::Ran {
                 self.states[i] = NodeState::Cancelled;
                 self.errors[i] = Some("did not stop after cancellation".into());
             }
