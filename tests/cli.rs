@@ -33,7 +33,10 @@ fn ops_lists_every_operator_with_ports_and_defaults() {
         "param  batch        usize [default 256]",
         "param  source       Folder(path: String, split: Option<String>) [required]",
     ] {
-        assert!(listing.contains(expected), "missing `{expected}` in:\n{listing}");
+        assert!(
+            listing.contains(expected),
+            "missing `{expected}` in:\n{listing}"
+        );
     }
 }
 
@@ -42,8 +45,14 @@ fn check_prints_the_wired_graph() {
     let out = scanflow(&["check", PREVIEW]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
-    assert!(listing.contains("graph `cifar10-preview`: 3 nodes"), "{listing}");
-    assert!(listing.contains("input: ← test (image batches, capacity 4)"), "{listing}");
+    assert!(
+        listing.contains("graph `cifar10-preview`: 3 nodes"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("input: ← test (image batches, capacity 4)"),
+        "{listing}"
+    );
 }
 
 #[test]
@@ -52,7 +61,10 @@ fn graph_prints_dot() {
     assert!(out.status.success());
     let dot = text(&out.stdout);
     assert!(dot.starts_with("digraph \"cifar10-preview\" {"), "{dot}");
-    assert!(dot.contains("\"test\" -> \"grid\" [label=\"input: image batches\"];"), "{dot}");
+    assert!(
+        dot.contains("\"test\" -> \"grid\" [label=\"input: image batches\"];"),
+        "{dot}"
+    );
 }
 
 #[test]
@@ -60,17 +72,31 @@ fn a_bad_override_is_named_and_exits_2() {
     let out = scanflow(&["check", PREVIEW, "--set", "gird.columns=3"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("--set gird.columns=3: no node named `gird` (did you mean `grid`?)"), "{stderr}");
+    assert!(
+        stderr.contains("--set gird.columns=3: no node named `gird` (did you mean `grid`?)"),
+        "{stderr}"
+    );
     let out = scanflow(&["check", PREVIEW, "--set", "grid.columns=\"many\""]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("node `grid`, field `columns`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("node `grid`, field `columns`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn run_writes_the_grid_the_stats_and_the_metrics() {
     let runs = tempfile::tempdir().unwrap();
     let runs_dir = runs.path().to_str().unwrap();
-    let out = scanflow(&["run", PREVIEW, "--runs-dir", runs_dir, "--set", "test.per_class=20"]);
+    let out = scanflow(&[
+        "run",
+        PREVIEW,
+        "--runs-dir",
+        runs_dir,
+        "--set",
+        "test.per_class=20",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(table.contains("bottleneck:"), "{table}");
@@ -79,7 +105,8 @@ fn run_writes_the_grid_the_stats_and_the_metrics() {
     assert_eq!((grid.width(), grid.height()), (20 * 66 + 2, 10 * 66 + 2));
     let stats = std::fs::read_to_string(dir.join("stats/output.json")).unwrap();
     assert!(stats.contains("\"images\": 200"), "{stats}");
-    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["status"], "ok");
     assert_eq!(metrics["nodes"][0]["items_out"], 200);
     assert!(metrics["edges"][0]["max_occupancy"].as_u64().is_some());
@@ -101,13 +128,22 @@ fn ctrl_c_stops_the_run_cleanly_with_exit_130() {
     )
     .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_scanflow"))
-        .args(["run", graph.to_str().unwrap(), "--runs-dir", runs.path().to_str().unwrap(), "-q"])
+        .args([
+            "run",
+            graph.to_str().unwrap(),
+            "--runs-dir",
+            runs.path().to_str().unwrap(),
+            "-q",
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     let start = Instant::now();
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(5));

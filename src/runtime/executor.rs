@@ -1,68 +1,36 @@
-//! Spawning and supervising node threads: wire channels for the nodes that must run,
-//! start one thread per node, wait while drawing progress, cancel everything on the first
-//! failure or on request, and assemble the report.
+//! Executing a graph: plan against the cache, prepare run folders, wire one bounded
+//! channel per live edge, start one thread per node, hand over to the supervisor, and
+//! assemble the report (also written to `metrics.json`).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-
 use super::cache::{self, Action};
 use super::channel::{Input, Output};
-use super::progress::Progress;
+use super::node_thread::{self, Replay};
 use super::report::{EdgeReport, NodeReport, NodeState, RunReport};
 use super::stats::{EdgeStats, NodeStats};
-use super::{CancelToken, Context, OpError, RunError, RunFailure, RunOptions};
+use super::{CancelToken, Context, RunError, RunFailure, RunOptions};
 use crate::fsutil::write_atomic;
 use crate::graph::Graph;
 use crate::hash::node_seed;
 use crate::ops::Runnable;
 use crate::payload::Payload;
 
-const TICK: Duration = Duration::from_millis(100);
-
-/// How a node's thread ended.
-enum Outcome {
-    Finished,
-    Stopped(OpError),
-    Failed(String),
-    Panicked(String),
-}
-
-struct Finished {
-    index: usize,
-    outcome: Outcome,
-    kept: Vec<Payload>,
-    wall: Duration,
-}
-
-/// A node standing in for a cached one: sends its saved outputs.
-struct Replay(Vec<Payload>);
-
-impl Runnable for Replay {
-    fn cache_salt(&self) -> String {
-        String::new()
-    }
-    fn run(self: Box<Self>, ctx: &mut Context) -> Result<(), OpError> {
-        self.0.into_iter().try_for_each(|p| ctx.send(p))
-    }
-}
-
 /// Everything the supervisor tracks while a run is under way.
-struct Run<'g> {
-    graph: &'g Graph,
-    graph_dir: std::path::PathBuf,
-    keys: Vec<String>,
-    states: Vec<NodeState>,
-    walls: Vec<Duration>,
-    errors: Vec<Option<String>>,
-    stats: Vec<Arc<NodeStats>>,
-    edges: Vec<Arc<EdgeStats>>,
-    cancel: CancelToken,
-    first_error: Option<RunError>,
+pub(super) struct Run<'g> {
+    pub(super) graph: &'g Graph,
+    pub(super) graph_dir: std::path::PathBuf,
+    pub(super) keys: Vec<String>,
+    pub(super) states: Vec<NodeState>,
+    pub(super) walls: Vec<Duration>,
+    pub(super) errors: Vec<Option<String>>,
+    pub(super) stats: Vec<Arc<NodeStats>>,
+    pub(super) edges: Vec<Arc<EdgeStats>>,
+    pub(super) cancel: CancelToken,
+    pub(super) first_error: Option<RunError>,
 }
 
 /// Runs a validated graph to completion. Nodes write under `<runs_dir>/<graph name>/`;
@@ -90,7 +58,7 @@ pub fn run(mut graph: Graph, options: &RunOptions) -> Result<RunReport, RunFailu
     }
 }
 
-type Collected = std::collections::BTreeMap<String, Vec<Payload>>;
+pub(super) type Collected = std::collections::BTreeMap<String, Vec<Payload>>;
 
 impl<'g> Run<'g> {
     fn new(
@@ -141,7 +109,12 @@ impl<'g> Run<'g> {
                 },
             };
             if let Some(ctx) = contexts[index].take() {
-                self.spawn(index, runnable, ctx, done_tx.clone())?;
+                node_thread::spawn(index, runnable, ctx, done_tx.clone()).map_err(|source| {
+                    RunError::Io {
+                        path: self.graph_dir.clone(),
+                        source,
+                    }
+                })?;
                 running += 1;
             }
         }
@@ -227,166 +200,6 @@ impl<'g> Run<'g> {
         (artifact && cache::cacheable(node.output())) || options.collect.contains(&node.id)
     }
 
-    fn spawn(
-        &self,
-        index: usize,
-        runnable: Box<dyn Runnable>,
-        mut ctx: Context,
-        done: Sender<Finished>,
-    ) -> Result<(), RunError> {
-        let name = format!("sf:{}", self.graph.nodes[index].id);
-        let body = move || {
-            let start = Instant::now();
-            let outcome = match catch_unwind(AssertUnwindSafe(|| runnable.run(&mut ctx))) {
-                Ok(Ok(())) => Outcome::Finished,
-                Ok(Err(e)) if e.is_benign() => Outcome::Stopped(e),
-                Ok(Err(e)) => Outcome::Failed(e.to_string()),
-                Err(panic) => Outcome::Panicked(panic_message(panic.as_ref())),
-            };
-            let kept = ctx.output.take_kept();
-            drop(ctx);
-            let _ = done.send(Finished {
-                index,
-                outcome,
-                kept,
-                wall: start.elapsed(),
-            });
-        };
-        thread::Builder::new()
-            .name(name)
-            .spawn(body)
-            .map(drop)
-            .map_err(|source| RunError::Io {
-                path: self.graph_dir.clone(),
-                source,
-            })
-    }
-
-    fn supervise(
-        &mut self,
-        mut running: usize,
-        done: &Receiver<Finished>,
-        options: &RunOptions,
-    ) -> Result<Collected, RunError> {
-        let nodes: Vec<_> = self
-            .graph
-            .nodes
-            .iter()
-            .map(|n| n.id.clone())
-            .zip(self.stats.iter().cloned())
-            .collect();
-        let mut progress = Progress::new(options.progress, nodes);
-        let mut collected = Collected::new();
-        let mut finished = vec![false; self.graph.nodes.len()];
-        let mut cancelled_at: Option<Instant> = None;
-        let mut interrupted = false;
-        while running > 0 {
-            match done.recv_timeout(TICK) {
-                Ok(f) => {
-                    running -= 1;
-                    finished[f.index] = true;
-                    self.finish(f, options, &mut collected);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if options.cancel.is_cancelled() && !self.cancel.is_cancelled() {
-                interrupted = true;
-                self.cancel.cancel();
-            }
-            if self.cancel.is_cancelled() {
-                let since = *cancelled_at.get_or_insert_with(Instant::now);
-                if since.elapsed() > options.stop_grace {
-                    progress.finish();
-                    return Err(self.stuck(&finished, options.stop_grace));
-                }
-            }
-            progress.tick();
-        }
-        progress.finish();
-        match self.first_error.take() {
-            Some(error) => Err(error),
-            None if interrupted => Err(RunError::Interrupted),
-            None => Ok(collected),
-        }
-    }
-
-    fn finish(&mut self, f: Finished, options: &RunOptions, collected: &mut Collected) {
-        let node = &self.graph.nodes[f.index];
-        self.walls[f.index] = f.wall;
-        let failure = match f.outcome {
-            Outcome::Finished => {
-                self.store(f.index, &f.kept);
-                None
-            }
-            Outcome::Stopped(OpError::OutputClosed) => None,
-            Outcome::Stopped(_) => {
-                self.states[f.index] = NodeState::Cancelled;
-                None
-            }
-            Outcome::Failed(message) => Some(RunError::NodeFailed {
-                node: node.id.clone(),
-                operator: node.operator.name().to_string(),
-                message,
-            }),
-            Outcome::Panicked(message) => Some(RunError::NodePanicked {
-                node: node.id.clone(),
-                operator: node.operator.name().to_string(),
-                message,
-            }),
-        };
-        if options.collect.contains(&node.id) {
-            collected.insert(node.id.clone(), f.kept);
-        }
-        if let Some(error) = failure {
-            self.states[f.index] = NodeState::Failed;
-            self.errors[f.index] = Some(error.to_string());
-            self.first_error.get_or_insert(error);
-            self.cancel.cancel();
-        }
-    }
-
-    /// Saves a finished node's outputs and completion marker, when its kind can be cached.
-    fn store(&mut self, index: usize, kept: &[Payload]) {
-        let node = &self.graph.nodes[index];
-        if self.states[index] != NodeState::Ran || !cache::cacheable(node.output()) {
-            return;
-        }
-        let dir = self.graph_dir.join(&node.id);
-        if let Err(e) = cache::save(
-            &dir,
-            &self.keys[index],
-            node.operator.name(),
-            &node.params,
-            kept,
-        ) {
-            self.errors[index] = Some(format!("results not cached: {e}"));
-        }
-    }
-
-    fn stuck(&mut self, finished: &[bool], grace: Duration) -> RunError {
-        let nodes: Vec<String> = (0..finished.len())
-            .filter(|&i| {
-                !finished[i]
-                    && self.states[i] != NodeState::Skipped
-                    && self.states[i] != NodeState::Cached
-            })
-            .map(|i| self.graph.nodes[i].id.clone())
-            .collect();
-        for (i, _) in finished.iter().enumerate().filter(|(_, done)| !**done) {
-            if self.states[i] == NodeState::Ran {
-                self.states[i] = NodeState::Cancelled;
-                self.errors[i] = Some("did not stop after cancellation".into());
-            }
-        }
-        let cause = self.first_error.take().unwrap_or(RunError::Interrupted);
-        RunError::Stuck {
-            nodes,
-            seconds: grace.as_secs(),
-            cause: Box::new(cause),
-        }
-    }
-
     fn report(
         &self,
         wall: Duration,
@@ -433,15 +246,5 @@ impl<'g> Run<'g> {
 fn write_metrics(dir: &Path, report: &RunReport) {
     if let Ok(json) = serde_json::to_vec_pretty(report) {
         let _ = write_atomic(&dir.join("metrics.json"), &json);
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
     }
 }

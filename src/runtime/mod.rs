@@ -13,9 +13,11 @@ mod channel;
 mod context;
 mod error;
 mod executor;
+mod node_thread;
 mod progress;
 mod report;
 mod stats;
+mod supervise;
 
 use std::path::PathBuf;
 use std::time::Duration;
