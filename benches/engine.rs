@@ -27,7 +27,13 @@
 //! process exits 0 either way (the figures depend on the machine); a run that errors panics.
 //!
 //! Knobs (environment): `SCANFLOW_BENCH_MESSAGES` overrides `N`; `SCANFLOW_BENCH_TABLES=1`
-//! prints the report table of every run.
+//! prints the report table of every run; `SCANFLOW_BENCH_ONLY=overhead,zero-copy,overlap`
+//! (any subset) runs only those measurements; `SCANFLOW_BENCH_CAPACITIES=4,64,1024` sets the
+//! capacities the overhead measurement uses. For example:
+//!
+//! ```text
+//! SCANFLOW_BENCH_ONLY=overhead SCANFLOW_BENCH_MESSAGES=200000 cargo bench --bench engine
+//! ```
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -554,11 +560,11 @@ fn zero_copy(bench: &Bench) -> (f64, u64) {
         let rate = IMAGE_BATCHES as f64 / wall.as_secs_f64();
         rates.push(rate);
         println!(
-            "  run {run}: {IMAGE_BATCHES} batches in {:.3} s = {:.3} M batches/s = {:.0} M images/s ({:.1} TB/s of pixels \"moved\"); {mismatches} not the source's allocation",
+            "  run {run}: {IMAGE_BATCHES} batches in {:.3} s = {:.3} M batches/s = {:.1} M images/s; \
+             {mismatches} not the source's allocation",
             wall.as_secs_f64(),
             rate / 1e6,
             rate * IMAGES_PER_BATCH as f64 / 1e6,
-            rate * pool[0].pixels.len() as f64 / 1e12
         );
     }
     let m = median(&rates);
@@ -614,47 +620,72 @@ fn overlap(bench: &Bench) -> (f64, String) {
     (m, bottleneck)
 }
 
+/// The capacities the overhead measurement runs at (`SCANFLOW_BENCH_CAPACITIES=4,64`).
+fn capacities_from_env() -> Vec<usize> {
+    std::env::var("SCANFLOW_BENCH_CAPACITIES")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|c| c.trim().parse().ok())
+                .collect()
+        })
+        .filter(|list: &Vec<usize>| !list.is_empty())
+        .unwrap_or_else(|| vec![4, BIG_CAPACITY])
+}
+
+/// Whether measurement `name` is selected by `SCANFLOW_BENCH_ONLY` (all when unset).
+fn selected(name: &str) -> bool {
+    std::env::var("SCANFLOW_BENCH_ONLY")
+        .map_or(true, |only| only.split(',').any(|o| o.trim() == name))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to parse.
     let bench = Bench::new();
     let n = messages_from_env();
     println!(
-        "scanflow engine benchmark ({} CPUs, {REPEATS} runs each)",
-        std::thread::available_parallelism().map_or(1, |p| p.get())
+        "scanflow engine benchmark ({} CPUs, {REPEATS} runs each, Payload = {} bytes)",
+        std::thread::available_parallelism().map_or(1, |p| p.get()),
+        std::mem::size_of::<Payload>()
     );
-    println!("source: one pre-allocated Arc cloned per message (no allocation per message)");
+    println!("token source: one pre-allocated Arc cloned per message (no allocation per message)");
 
-    let small = overhead(&bench, 4, n);
-    let big = overhead(&bench, BIG_CAPACITY, n);
-    let (batches, mismatches) = zero_copy(&bench);
-    let (overlap_wall, bottleneck) = overlap(&bench);
-
-    let slowest = Duration::from_millis(STAGE_A_MS * OVERLAP_ITEMS).as_secs_f64();
-    let ratio = overlap_wall / slowest;
-    println!("\n== summary (medians of {REPEATS}) ==");
-    println!(
-        "overhead, capacity 4:        {:>7.3} M msgs/s   (target ≥ {:.1})  {}",
-        small / 1e6,
-        TARGET_MSGS_PER_S / 1e6,
-        verdict(small >= TARGET_MSGS_PER_S)
-    );
-    println!(
-        "overhead, capacity {BIG_CAPACITY}:     {:>7.3} M msgs/s   (target ≥ {:.1})  {}",
-        big / 1e6,
-        TARGET_MSGS_PER_S / 1e6,
-        verdict(big >= TARGET_MSGS_PER_S)
-    );
-    println!(
-        "zero-copy Images batches:    {:>7.3} M batches/s, {mismatches} mismatches     {}",
-        batches / 1e6,
-        verdict(mismatches == 0)
-    );
-    println!(
-        "overlap:                     {overlap_wall:>7.3} s vs {slowest:.3} s, ratio {ratio:.3} (target ≤ {TARGET_OVERLAP_RATIO})  {}",
-        verdict(ratio <= TARGET_OVERLAP_RATIO)
-    );
-    println!(
-        "overlap bottleneck:          `{bottleneck}` (expected `stage_a`)  {}",
-        verdict(bottleneck == "stage_a")
-    );
+    let mut summary = Vec::new();
+    if selected("overhead") {
+        for capacity in capacities_from_env() {
+            let rate = overhead(&bench, capacity, n);
+            summary.push(format!(
+                "overhead, capacity {capacity:<5}   {:>7.3} M msgs/s (target ≥ {:.1})      {}",
+                rate / 1e6,
+                TARGET_MSGS_PER_S / 1e6,
+                verdict(rate >= TARGET_MSGS_PER_S)
+            ));
+        }
+    }
+    if selected("zero-copy") {
+        let (batches, mismatches) = zero_copy(&bench);
+        summary.push(format!(
+            "zero-copy Images batches   {:>7.3} M batches/s, {mismatches} mismatches  {}",
+            batches / 1e6,
+            verdict(mismatches == 0)
+        ));
+    }
+    if selected("overlap") {
+        let (wall, bottleneck) = overlap(&bench);
+        let slowest = Duration::from_millis(STAGE_A_MS * OVERLAP_ITEMS).as_secs_f64();
+        let ratio = wall / slowest;
+        summary.push(format!(
+            "overlap                    {wall:>7.3} s vs {slowest:.3} s, ratio {ratio:.3} \
+             (target ≤ {TARGET_OVERLAP_RATIO})  {}",
+            verdict(ratio <= TARGET_OVERLAP_RATIO)
+        ));
+        summary.push(format!(
+            "overlap bottleneck         `{bottleneck}` (expected `stage_a`)            {}",
+            verdict(bottleneck == "stage_a")
+        ));
+    }
+    println!("\n== summary (medians of {REPEATS} runs) ==");
+    for line in summary {
+        println!("{line}");
+    }
 }

@@ -1,16 +1,20 @@
 //! Dataset input: ImageFolder datasets (directories or tar archives), image decoding and image batches.
 
 pub mod batch;
+pub mod dataset;
 pub mod decode;
 pub mod error;
 pub mod fingerprint;
 pub mod folder;
+pub mod resize;
 
 pub use batch::ImageBatch;
+pub use dataset::Dataset;
 pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
 pub use error::{DataError, Result};
 pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
+pub use resize::resize_rgb8;
 
 #[cfg(test)]
 pub(crate) mod testutil;
