@@ -11,7 +11,7 @@
 //! 1. **Engine overhead.** A source sends `N` (2,000,000) small `Custom("token")` messages
 //!    through a chain of 8 pass-through operators into a counting sink: 10 threads, 9
 //!    channels. Reported as messages/s end to end (`N` / wall time of `scanflow::run`), once
-//!    with the default channel capacity (4) and once with capacity 1024 graph-wide. The
+//!    with the engine's default channel capacity and once with capacity 1024 graph-wide. The
 //!    source allocates nothing per message: it clones one pre-allocated `Arc` (what fan-out
 //!    costs anyway). A second variant sends `Images` batches (256 images of 32×32×3) from a
 //!    pool of 4 pre-built batches and checks in the sink, with `Arc::ptr_eq` and pixel-buffer
@@ -28,8 +28,8 @@
 //!
 //! Knobs (environment): `SCANFLOW_BENCH_MESSAGES` overrides `N`; `SCANFLOW_BENCH_TABLES=1`
 //! prints the report table of every run; `SCANFLOW_BENCH_ONLY=overhead,zero-copy,overlap`
-//! (any subset) runs only those measurements; `SCANFLOW_BENCH_CAPACITIES=4,64,1024` sets the
-//! capacities the overhead measurement uses. For example:
+//! (any subset) runs only those measurements; `SCANFLOW_BENCH_CAPACITIES=default,64,1024` sets
+//! the capacities the overhead measurement uses. For example:
 //!
 //! ```text
 //! SCANFLOW_BENCH_ONLY=overhead SCANFLOW_BENCH_MESSAGES=200000 cargo bench --bench engine
@@ -443,10 +443,20 @@ impl Bench {
         }
     }
 
+    /// Parses and validates a graph.
+    fn graph(&self, name: &str, ron: &str) -> Graph {
+        Graph::from_source(SourceText::new(name, ron), &self.registry, &[])
+            .unwrap_or_else(|e| panic!("graph `{name}` is invalid:\n{e}\n{ron}"))
+    }
+
+    /// The channel capacity the graph's edges get (the graph-wide setting or the default).
+    fn capacity(&self, name: &str, ron: &str) -> usize {
+        self.graph(name, ron).capacity
+    }
+
     /// Parses, validates and runs a graph; returns its report and the wall time of `run`.
     fn run(&self, name: &str, ron: &str) -> (RunReport, Duration) {
-        let graph = Graph::from_source(SourceText::new(name, ron), &self.registry, &[])
-            .unwrap_or_else(|e| panic!("graph `{name}` is invalid:\n{e}\n{ron}"));
+        let graph = self.graph(name, ron);
         let options = RunOptions {
             runs_dir: self.runs_dir.path().to_path_buf(),
             progress: ProgressMode::Quiet,
@@ -464,8 +474,15 @@ impl Bench {
     }
 }
 
-/// `source → pass1 → … → pass8 → sink`, every node typed for kind `K`.
-fn chain_graph<K: Kind>(name: &str, source: &str, sink: &str, count: u64, cap: usize) -> String {
+/// `source → pass1 → … → pass8 → sink`, every node typed for kind `K`; `capacity` is set
+/// graph-wide when given, else left at the engine's default.
+fn chain_graph<K: Kind>(
+    name: &str,
+    source: &str,
+    sink: &str,
+    count: u64,
+    capacity: Option<usize>,
+) -> String {
     let mut nodes = vec![format!("\"source\": {source}(count: {count})")];
     let mut previous = "source".to_string();
     for i in 1..=CHAIN {
@@ -474,8 +491,9 @@ fn chain_graph<K: Kind>(name: &str, source: &str, sink: &str, count: u64, cap: u
         previous = id;
     }
     nodes.push(format!("\"sink\": {sink}(input: \"{previous}\")"));
+    let capacity = capacity.map_or(String::new(), |c| format!("capacity: {c}, "));
     format!(
-        "Graph(name: \"{name}\", capacity: {cap}, nodes: {{\n    {},\n}})\n",
+        "Graph(name: \"{name}\", {capacity}nodes: {{\n    {},\n}})\n",
         nodes.join(",\n    ")
     )
 }
@@ -507,12 +525,20 @@ fn messages_from_env() -> u64 {
         .unwrap_or(MESSAGES)
 }
 
-/// Measurement 1a: token throughput through the chain at `capacity`; the median msgs/s.
-fn overhead(bench: &Bench, capacity: usize, n: u64) -> f64 {
-    println!(
-        "\n-- overhead: {n} tokens, source → {CHAIN} pass-throughs → sink, capacity {capacity}"
-    );
+/// Describes a capacity setting: `default (4)` or `1024`.
+fn capacity_label(bench: &Bench, name: &str, ron: &str, setting: Option<usize>) -> String {
+    let effective = bench.capacity(name, ron);
+    match setting {
+        None => format!("default ({effective})"),
+        Some(_) => effective.to_string(),
+    }
+}
+
+/// Measurement 1a: token throughput through the chain; (capacity label, median msgs/s).
+fn overhead(bench: &Bench, capacity: Option<usize>, n: u64) -> (String, f64) {
     let ron = chain_graph::<Tokens>("bench-overhead", "TokenSource", Tokens::SINK, n, capacity);
+    let label = capacity_label(bench, "bench-overhead", &ron, capacity);
+    println!("\n-- overhead: {n} tokens, source → {CHAIN} pass-throughs → sink, capacity {label}");
     let mut rates = Vec::new();
     for run in 1..=REPEATS {
         let (report, wall) = bench.run("bench-overhead", &ron);
@@ -529,24 +555,25 @@ fn overhead(bench: &Bench, capacity: usize, n: u64) -> f64 {
     }
     let m = median(&rates);
     println!("  median: {:.3} M msgs/s", m / 1e6);
-    m
+    (label, m)
 }
 
 /// Measurement 1b: image batches through the chain; (median batches/s, mismatches).
 fn zero_copy(bench: &Bench) -> (f64, u64) {
     let pool = image_pool();
-    println!(
-        "\n-- zero-copy: {IMAGE_BATCHES} Images batches ({IMAGES_PER_BATCH} × {IMAGE_SIDE}×{IMAGE_SIDE}×3, \
-         {} KiB each, pool of {}) through the same chain, capacity 4",
-        pool[0].pixels.len() / 1024,
-        pool.len()
-    );
     let ron = chain_graph::<Images>(
         "bench-zero-copy",
         "ImageBatchSource",
         "CheckImages",
         IMAGE_BATCHES,
-        4,
+        None,
+    );
+    println!(
+        "\n-- zero-copy: {IMAGE_BATCHES} Images batches ({IMAGES_PER_BATCH} × \
+         {IMAGE_SIDE}×{IMAGE_SIDE}×3, {} KiB each, pool of {}) through the same chain, capacity {}",
+        pool[0].pixels.len() / 1024,
+        pool.len(),
+        capacity_label(bench, "bench-zero-copy", &ron, None)
     );
     let mut rates = Vec::new();
     let mut total_mismatches = 0;
@@ -620,17 +647,18 @@ fn overlap(bench: &Bench) -> (f64, String) {
     (m, bottleneck)
 }
 
-/// The capacities the overhead measurement runs at (`SCANFLOW_BENCH_CAPACITIES=4,64`).
-fn capacities_from_env() -> Vec<usize> {
+/// The capacities the overhead measurement runs at: `None` is the engine's default
+/// (`SCANFLOW_BENCH_CAPACITIES=default,64,1024`).
+fn capacities_from_env() -> Vec<Option<usize>> {
+    let parse = |c: &str| match c.trim() {
+        "default" => Some(None),
+        number => number.parse().ok().map(Some),
+    };
     std::env::var("SCANFLOW_BENCH_CAPACITIES")
         .ok()
-        .map(|list| {
-            list.split(',')
-                .filter_map(|c| c.trim().parse().ok())
-                .collect()
-        })
-        .filter(|list: &Vec<usize>| !list.is_empty())
-        .unwrap_or_else(|| vec![4, BIG_CAPACITY])
+        .map(|list| list.split(',').filter_map(parse).collect())
+        .filter(|list: &Vec<_>| !list.is_empty())
+        .unwrap_or_else(|| vec![None, Some(BIG_CAPACITY)])
 }
 
 /// Whether measurement `name` is selected by `SCANFLOW_BENCH_ONLY` (all when unset).
@@ -653,9 +681,9 @@ fn main() {
     let mut summary = Vec::new();
     if selected("overhead") {
         for capacity in capacities_from_env() {
-            let rate = overhead(&bench, capacity, n);
+            let (label, rate) = overhead(&bench, capacity, n);
             summary.push(format!(
-                "overhead, capacity {capacity:<5}   {:>7.3} M msgs/s (target ≥ {:.1})      {}",
+                "overhead, capacity {label:<11} {:>7.3} M msgs/s (target ≥ {:.1})  {}",
                 rate / 1e6,
                 TARGET_MSGS_PER_S / 1e6,
                 verdict(rate >= TARGET_MSGS_PER_S)
