@@ -26,10 +26,14 @@
 //! PASS/FAIL against the targets (≥ 2 M messages/s; zero-copy; overlap ratio ≤ 1.1). The
 //! process exits 0 either way (the figures depend on the machine); a run that errors panics.
 //!
-//! Knobs (environment): `SCANFLOW_BENCH_MESSAGES` overrides `N`; `SCANFLOW_BENCH_TABLES=1`
-//! prints the report table of every run; `SCANFLOW_BENCH_ONLY=overhead,zero-copy,overlap`
-//! (any subset) runs only those measurements; `SCANFLOW_BENCH_CAPACITIES=default,64,1024` sets
-//! the capacities the overhead measurement uses. For example:
+//! When the engine is so slow that one run of `N` messages would take over 10 s, each run
+//! sends what fits in about 4 s instead (a 100,000-message probe decides; the output says so).
+//!
+//! Knobs (environment): `SCANFLOW_BENCH_MESSAGES` overrides `N` (and disables the
+//! shortening); `SCANFLOW_BENCH_TABLES=1` prints the report table of every run;
+//! `SCANFLOW_BENCH_ONLY=overhead,zero-copy,overlap` (any subset) runs only those
+//! measurements; `SCANFLOW_BENCH_CAPACITIES=default,64,1024` sets the capacities the
+//! overhead measurement uses. For example:
 //!
 //! ```text
 //! SCANFLOW_BENCH_ONLY=overhead SCANFLOW_BENCH_MESSAGES=200000 cargo bench --bench engine
@@ -54,6 +58,12 @@ const REPEATS: usize = 5;
 const MESSAGES: u64 = 2_000_000;
 const CHAIN: usize = 8;
 const BIG_CAPACITY: usize = 1024;
+/// Messages of the probe run that decides whether `MESSAGES` fits the time budget.
+const PROBE: u64 = 100_000;
+/// A run that would take longer than this (seconds) is shortened...
+const SLOW_RUN_S: f64 = 10.0;
+/// ...to about this long.
+const REDUCED_RUN_S: f64 = 4.0;
 const TARGET_MSGS_PER_S: f64 = 2e6;
 
 const IMAGE_BATCHES: u64 = 20_000;
@@ -518,11 +528,11 @@ fn indent(text: &str) -> String {
         .collect::<String>()
 }
 
-fn messages_from_env() -> u64 {
+/// `N` when `SCANFLOW_BENCH_MESSAGES` forces it.
+fn messages_from_env() -> Option<u64> {
     std::env::var("SCANFLOW_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(MESSAGES)
 }
 
 /// Describes a capacity setting: `default (4)` or `1024`.
@@ -535,10 +545,41 @@ fn capacity_label(bench: &Bench, name: &str, ron: &str, setting: Option<usize>) 
 }
 
 /// Measurement 1a: token throughput through the chain; (capacity label, median msgs/s).
-fn overhead(bench: &Bench, capacity: Option<usize>, n: u64) -> (String, f64) {
-    let ron = chain_graph::<Tokens>("bench-overhead", "TokenSource", Tokens::SINK, n, capacity);
-    let label = capacity_label(bench, "bench-overhead", &ron, capacity);
+///
+/// Unless `forced`, a probe of `PROBE` messages runs first; when `MESSAGES` would then take
+/// longer than `SLOW_RUN_S` per run, each run sends what fits in `REDUCED_RUN_S` instead
+/// (said so in the output), so that a slow engine cannot make the bench last many minutes.
+fn overhead(bench: &Bench, capacity: Option<usize>, forced: Option<u64>) -> (String, f64) {
+    let graph = |count| {
+        chain_graph::<Tokens>(
+            "bench-overhead",
+            "TokenSource",
+            Tokens::SINK,
+            count,
+            capacity,
+        )
+    };
+    let label = capacity_label(bench, "bench-overhead", &graph(1), capacity);
+    let mut n = forced.unwrap_or(MESSAGES);
     println!("\n-- overhead: {n} tokens, source → {CHAIN} pass-throughs → sink, capacity {label}");
+    if forced.is_none() {
+        let (_, wall) = bench.run("bench-overhead", &graph(PROBE));
+        let rate = PROBE as f64 / wall.as_secs_f64();
+        let estimate = n as f64 / rate;
+        println!(
+            "  probe: {PROBE} msgs in {:.3} s = {:.3} M msgs/s",
+            wall.as_secs_f64(),
+            rate / 1e6
+        );
+        if estimate > SLOW_RUN_S {
+            n = ((rate * REDUCED_RUN_S / 1e4).round() as u64 * 10_000).max(PROBE);
+            println!(
+                "  NOTE: {MESSAGES} msgs would take ~{estimate:.0} s per run; each run sends {n} \
+                 instead (SCANFLOW_BENCH_MESSAGES={MESSAGES} forces the full count)"
+            );
+        }
+    }
+    let ron = graph(n);
     let mut rates = Vec::new();
     for run in 1..=REPEATS {
         let (report, wall) = bench.run("bench-overhead", &ron);
@@ -670,7 +711,7 @@ fn selected(name: &str) -> bool {
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to parse.
     let bench = Bench::new();
-    let n = messages_from_env();
+    let forced = messages_from_env();
     println!(
         "scanflow engine benchmark ({} CPUs, {REPEATS} runs each, Payload = {} bytes)",
         std::thread::available_parallelism().map_or(1, |p| p.get()),
@@ -678,42 +719,49 @@ fn main() {
     );
     println!("token source: one pre-allocated Arc cloned per message (no allocation per message)");
 
-    let mut summary = Vec::new();
+    // (what, figure, verdict)
+    let mut summary: Vec<(String, String, bool)> = Vec::new();
     if selected("overhead") {
         for capacity in capacities_from_env() {
-            let (label, rate) = overhead(&bench, capacity, n);
-            summary.push(format!(
-                "overhead, capacity {label:<11} {:>7.3} M msgs/s (target ≥ {:.1})  {}",
-                rate / 1e6,
-                TARGET_MSGS_PER_S / 1e6,
-                verdict(rate >= TARGET_MSGS_PER_S)
+            let (label, rate) = overhead(&bench, capacity, forced);
+            summary.push((
+                format!("overhead, capacity {label}"),
+                format!(
+                    "{:.3} M msgs/s (target ≥ {:.1})",
+                    rate / 1e6,
+                    TARGET_MSGS_PER_S / 1e6
+                ),
+                rate >= TARGET_MSGS_PER_S,
             ));
         }
     }
     if selected("zero-copy") {
         let (batches, mismatches) = zero_copy(&bench);
-        summary.push(format!(
-            "zero-copy Images batches   {:>7.3} M batches/s, {mismatches} mismatches  {}",
-            batches / 1e6,
-            verdict(mismatches == 0)
+        summary.push((
+            "zero-copy Images batches".into(),
+            format!("{mismatches} mismatches ({:.3} M batches/s)", batches / 1e6),
+            mismatches == 0,
         ));
     }
     if selected("overlap") {
         let (wall, bottleneck) = overlap(&bench);
         let slowest = Duration::from_millis(STAGE_A_MS * OVERLAP_ITEMS).as_secs_f64();
         let ratio = wall / slowest;
-        summary.push(format!(
-            "overlap                    {wall:>7.3} s vs {slowest:.3} s, ratio {ratio:.3} \
-             (target ≤ {TARGET_OVERLAP_RATIO})  {}",
-            verdict(ratio <= TARGET_OVERLAP_RATIO)
+        summary.push((
+            "overlap".into(),
+            format!(
+                "{wall:.3} s vs {slowest:.3} s, ratio {ratio:.3} (target ≤ {TARGET_OVERLAP_RATIO})"
+            ),
+            ratio <= TARGET_OVERLAP_RATIO,
         ));
-        summary.push(format!(
-            "overlap bottleneck         `{bottleneck}` (expected `stage_a`)            {}",
-            verdict(bottleneck == "stage_a")
+        summary.push((
+            "overlap bottleneck".into(),
+            format!("`{bottleneck}` (expected `stage_a`)"),
+            bottleneck == "stage_a",
         ));
     }
     println!("\n== summary (medians of {REPEATS} runs) ==");
-    for line in summary {
-        println!("{line}");
+    for (what, figure, pass) in summary {
+        println!("{:<4}  {what:<32} {figure}", verdict(pass));
     }
 }
