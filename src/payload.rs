@@ -93,6 +93,16 @@ impl Payload {
         }
     }
 
+    /// Approximate size of the data behind the payload, in bytes (0 when unknown); decides
+    /// how many payloads may wait together in a channel chunk.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Payload::Images(batch) => batch.pixels.len(),
+            Payload::Metrics(_) => 1024,
+            Payload::Custom(..) => 0,
+        }
+    }
+
     /// The image batch inside, if this is one.
     pub fn as_images(&self) -> Option<&Arc<ImageBatch>> {
         match self {

@@ -52,13 +52,26 @@ impl Context {
         &self.run_dir
     }
 
-    /// The next payload on input `field`; `Ok(None)` at end of stream.
-    pub fn recv(&self, field: &str) -> Result<Option<Payload>, OpError> {
-        self.input(field)?.recv()
+    /// The next payload on input `field`; `Ok(None)` at end of stream. Before waiting for
+    /// input, the node's pending output is flushed, so consumers are never kept waiting.
+    pub fn recv(&mut self, field: &str) -> Result<Option<Payload>, OpError> {
+        let index = self
+            .inputs
+            .iter()
+            .position(|(name, _)| *name == field)
+            .ok_or_else(|| OpError::NoSuchInput(field.to_string()))?;
+        match self.inputs[index].1.try_recv() {
+            Ok(payload) => Ok(payload),
+            Err(Some(error)) => Err(error),
+            Err(None) => {
+                self.output.flush()?;
+                self.inputs[index].1.recv_blocking()
+            }
+        }
     }
 
     /// The next image batch on input `field`; `Ok(None)` at end of stream.
-    pub fn recv_images(&self, field: &str) -> Result<Option<Arc<ImageBatch>>, OpError> {
+    pub fn recv_images(&mut self, field: &str) -> Result<Option<Arc<ImageBatch>>, OpError> {
         match self.recv(field)? {
             None => Ok(None),
             Some(Payload::Images(batch)) => Ok(Some(batch)),
@@ -75,17 +88,15 @@ impl Context {
         self.inputs.iter().any(|(name, _)| *name == field)
     }
 
-    fn input(&self, field: &str) -> Result<&Input, OpError> {
-        self.inputs
-            .iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, input)| input)
-            .ok_or_else(|| OpError::NoSuchInput(field.to_string()))
-    }
-
-    /// Sends a payload to every consumer (blocking while they are full).
+    /// Sends a payload to every consumer (blocking while they are full; see
+    /// [`Output`] for how small payloads travel in chunks).
     pub fn send(&mut self, payload: Payload) -> Result<(), OpError> {
         self.output.send(payload)
+    }
+
+    /// Sends every pending chunk now; call before a long computation that sends nothing.
+    pub fn flush(&mut self) -> Result<(), OpError> {
+        self.output.flush()
     }
 
     /// `Err(Cancelled)` once the run is being cancelled; call it in long loops.
@@ -97,8 +108,10 @@ impl Context {
         }
     }
 
-    /// Sleeps up to `duration`, returning `Err(Cancelled)` early if the run stops.
-    pub fn sleep(&self, duration: Duration) -> Result<(), OpError> {
+    /// Flushes pending output, then sleeps up to `duration`, returning `Err(Cancelled)`
+    /// early if the run stops.
+    pub fn sleep(&mut self, duration: Duration) -> Result<(), OpError> {
+        self.output.flush()?;
         if self.cancel.wait(duration) {
             Err(OpError::Cancelled)
         } else {

@@ -181,11 +181,7 @@ impl<'g> Run<'g> {
                     producer.output.connect(sender, stats);
                 }
                 if let Some(consumer) = contexts[to].as_mut() {
-                    let input = Input {
-                        receiver,
-                        cancel: self.cancel.clone(),
-                        stats: self.stats[to].clone(),
-                    };
+                    let input = Input::new(receiver, self.cancel.clone(), self.stats[to].clone());
                     consumer.inputs.push((edge.field, input));
                 }
             }

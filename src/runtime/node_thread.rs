@@ -59,7 +59,10 @@ pub(super) fn spawn(
     let name = format!("sf:{}", ctx.id());
     let body = move || {
         let start = Instant::now();
-        let outcome = match catch_unwind(AssertUnwindSafe(|| runnable.run(&mut ctx))) {
+        let finished = catch_unwind(AssertUnwindSafe(|| {
+            runnable.run(&mut ctx).and_then(|()| ctx.flush())
+        }));
+        let outcome = match finished {
             Ok(Ok(())) => Outcome::Finished,
             Ok(Err(e)) if e.is_benign() => Outcome::Stopped(e),
             Ok(Err(e)) => Outcome::Failed(e.to_string()),

@@ -105,11 +105,13 @@ pub struct EdgeReport {
     pub field: String,
     /// Channel capacity.
     pub capacity: usize,
-    /// Messages sent along it.
+    /// Payloads sent along it.
     pub messages: u64,
-    /// Mean queue length seen by a send.
+    /// Chunks those payloads travelled in (small payloads share chunks).
+    pub chunks: u64,
+    /// Mean queue length, in chunks, seen by a send.
     pub mean_occupancy: f64,
-    /// Longest queue seen by a send.
+    /// Longest queue, in chunks, seen by a send.
     pub max_occupancy: u64,
 }
 
@@ -121,6 +123,7 @@ impl From<&EdgeStats> for EdgeReport {
             field: edge.field.to_string(),
             capacity: edge.capacity,
             messages: edge.messages(),
+            chunks: edge.chunks(),
             mean_occupancy: edge.mean_occupancy(),
             max_occupancy: edge.max_occupancy(),
         }
@@ -200,16 +203,16 @@ impl RunReport {
         if !self.edges.is_empty() {
             let _ = writeln!(
                 out,
-                "\n{:<32} {:>8} {:>9} {:>10} {:>9}",
-                "edge", "capacity", "messages", "mean fill", "max fill"
+                "\n{:<32} {:>8} {:>9} {:>9} {:>10} {:>9}",
+                "edge", "capacity", "messages", "chunks", "mean fill", "max fill"
             );
         }
         for e in &self.edges {
             let name = format!("{} → {}.{}", e.from, e.to, e.field);
             let _ = writeln!(
                 out,
-                "{name:<32} {:>8} {:>9} {:>10.2} {:>9}",
-                e.capacity, e.messages, e.mean_occupancy, e.max_occupancy
+                "{name:<32} {:>8} {:>9} {:>9} {:>10.2} {:>9}",
+                e.capacity, e.messages, e.chunks, e.mean_occupancy, e.max_occupancy
             );
         }
         if let Some(b) = self.bottleneck() {

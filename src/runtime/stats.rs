@@ -66,6 +66,7 @@ pub struct EdgeStats {
     /// Channel capacity.
     pub capacity: usize,
     pub(crate) messages: AtomicU64,
+    pub(crate) chunks: AtomicU64,
     pub(crate) occupancy_sum: AtomicU64,
     pub(crate) occupancy_max: AtomicU64,
 }
@@ -79,28 +80,35 @@ impl EdgeStats {
             field,
             capacity,
             messages: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
             occupancy_sum: AtomicU64::new(0),
             occupancy_max: AtomicU64::new(0),
         }
     }
 
-    /// Records one send that found `queued` messages already waiting.
-    pub(crate) fn record_send(&self, queued: usize) {
-        bump(&self.messages, 1);
+    /// Records one chunk of `payloads` sent, which found `queued` chunks already waiting.
+    pub(crate) fn record_send(&self, queued: usize, payloads: usize) {
+        bump(&self.messages, payloads as u64);
+        bump(&self.chunks, 1);
         bump(&self.occupancy_sum, queued as u64);
         if queued as u64 > self.occupancy_max.load(Relaxed) {
             self.occupancy_max.store(queued as u64, Relaxed);
         }
     }
 
-    /// Messages sent along the edge.
+    /// Payloads sent along the edge.
     pub fn messages(&self) -> u64 {
         self.messages.load(Relaxed)
     }
 
-    /// Mean number of queued messages seen by each send.
+    /// Chunks sent along the edge (a chunk carries one or more payloads).
+    pub fn chunks(&self) -> u64 {
+        self.chunks.load(Relaxed)
+    }
+
+    /// Mean number of queued chunks seen by each send.
     pub fn mean_occupancy(&self) -> f64 {
-        let n = self.messages();
+        let n = self.chunks();
         if n == 0 {
             0.0
         } else {
@@ -108,7 +116,7 @@ impl EdgeStats {
         }
     }
 
-    /// Largest number of queued messages seen by a send.
+    /// Largest number of queued chunks seen by a send.
     pub fn max_occupancy(&self) -> u64 {
         self.occupancy_max.load(Relaxed)
     }
