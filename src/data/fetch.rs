@@ -152,6 +152,8 @@ impl Drop for Temp {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod server;
 #[cfg(test)]
 mod tests;
