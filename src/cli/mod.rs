@@ -3,6 +3,8 @@
 mod describe;
 mod run;
 
+mod fetch;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +36,8 @@ enum Command {
     Ops,
     /// Print a graph as Graphviz DOT on stdout (`scanflow graph g.ron | dot -Tsvg > g.svg`).
     Graph(GraphArgs),
+    /// Download, verify and unpack an official data set (cifar10, cifar100, stl10).
+    Fetch(fetch::FetchArgs),
 }
 
 /// A graph file and parameter overrides.
@@ -69,6 +73,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", graph.to_dot());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Fetch(args) => fetch::run(args),
     }
 }
 

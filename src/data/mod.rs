@@ -8,6 +8,8 @@ pub mod fingerprint;
 pub mod folder;
 pub mod resize;
 
+pub mod fetch;
+
 pub use batch::ImageBatch;
 pub use dataset::Dataset;
 pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
