@@ -94,6 +94,85 @@ pub enum DataError {
         /// The per-side limit.
         limit: u32,
     },
+    /// A file a binary dataset release needs is missing.
+    #[error("missing `{file}`: looked for it in {looked_in}")]
+    MissingFile {
+        /// The missing file's name.
+        file: String,
+        /// Where it was looked for (folders or an archive).
+        looked_in: String,
+    },
+    /// A record file whose length is not a whole number of records.
+    #[error("`{file}` is {len} bytes, not a whole number of {record}-byte records")]
+    RecordLength {
+        /// The file (path or `archive:entry`).
+        file: String,
+        /// Its length in bytes.
+        len: u64,
+        /// The format's record size in bytes.
+        record: usize,
+    },
+    /// A record file holding another number of records than its format expects (truncated).
+    #[error(
+        "`{file}` is {len} bytes, {records} records of {record} bytes, \
+         but {expected} records were expected"
+    )]
+    RecordCount {
+        /// The file (path or `archive:entry`).
+        file: String,
+        /// Its length in bytes.
+        len: u64,
+        /// The format's record size in bytes.
+        record: usize,
+        /// How many records it holds.
+        records: usize,
+        /// How many it should hold.
+        expected: usize,
+    },
+    /// A label outside the format's range.
+    #[error("`{file}` record {record}: label {label} is outside {min}..={max}")]
+    LabelRange {
+        /// The file holding the label.
+        file: String,
+        /// The record (0-based) within that file.
+        record: usize,
+        /// The label as stored.
+        label: u32,
+        /// Smallest valid label.
+        min: u32,
+        /// Largest valid label.
+        max: u32,
+    },
+    /// A label file whose label count differs from its image file's image count.
+    #[error("`{file}` holds {labels} labels but `{images_file}` holds {images} images")]
+    LabelCount {
+        /// The label file.
+        file: String,
+        /// Labels it holds.
+        labels: usize,
+        /// The image file.
+        images_file: String,
+        /// Images it holds.
+        images: usize,
+    },
+    /// A class-names file listing another number of names than the format has classes.
+    #[error("`{file}` lists {found} class names but {expected} were expected")]
+    ClassNames {
+        /// The class-names file.
+        file: String,
+        /// Names found (blank lines ignored).
+        found: usize,
+        /// Names expected.
+        expected: usize,
+    },
+    /// A `.npy` file that is not a readable 2-D float matrix.
+    #[error("`{}` is not a usable .npy matrix: {message}", path.display())]
+    Npy {
+        /// The `.npy` file.
+        path: PathBuf,
+        /// What is wrong or disagrees.
+        message: String,
+    },
 }
 
 /// Shorthand for results whose error is [`DataError`].

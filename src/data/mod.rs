@@ -20,3 +20,11 @@ pub use resize::resize_rgb8;
 
 #[cfg(test)]
 pub(crate) mod testutil;
+
+pub mod cifar;
+pub mod npy;
+pub(crate) mod release;
+pub mod stl10;
+pub use cifar::{Cifar, Cifar100Labels, CifarKind, CifarSplit};
+pub use npy::{read_npy_matrix, write_npy_f32, Matrix};
+pub use stl10::{Stl10, Stl10Split};
