@@ -21,6 +21,7 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod spec;
+pub mod augment;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use graph::{Graph, GraphBuilder};
