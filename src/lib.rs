@@ -10,6 +10,7 @@
 //! run it with [`run`], read [`RunReport`]; add operators by implementing [`Operator`] and
 //! registering them in a [`Registry`].
 
+pub mod augment;
 pub mod data;
 pub mod diagnostic;
 pub mod fsutil;
@@ -21,7 +22,6 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod spec;
-pub mod augment;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use graph::{Graph, GraphBuilder};

@@ -39,10 +39,15 @@ pub fn augment_batch(
     out: &mut Vec<f32>,
 ) -> Result<(u32, u32), AugmentError> {
     if batch.channels != 3 {
-        return Err(AugmentError::Channels { channels: batch.channels });
+        return Err(AugmentError::Channels {
+            channels: batch.channels,
+        });
     }
     if batch.width == 0 || batch.height == 0 {
-        return Err(AugmentError::EmptyImage { width: batch.width, height: batch.height });
+        return Err(AugmentError::EmptyImage {
+            width: batch.width,
+            height: batch.height,
+        });
     }
     let (ow, oh) = pipeline.output_size((batch.width, batch.height));
     let per_view = 3 * ow as usize * oh as usize;
@@ -53,15 +58,16 @@ pub fn augment_batch(
     }
     let (w, h) = (batch.width as usize, batch.height as usize);
     pool.install(|| {
-        out.par_chunks_mut(per_view)
-            .enumerate()
-            .for_each_init(Scratch::default, |s, (k, chunk)| {
+        out.par_chunks_mut(per_view).enumerate().for_each_init(
+            Scratch::default,
+            |s, (k, chunk)| {
                 let (view, i) = (k / n, k % n);
                 s.image.load_rgb8(batch.image(i), w, h);
                 let mut rng = sample_rng(seed, epoch, batch.indices[i], view as u64);
                 pipeline.apply(s, &mut rng);
                 s.image.write_chw(chunk);
-            });
+            },
+        );
     });
     Ok((ow, oh))
 }

@@ -35,7 +35,12 @@ pub fn sample_jitter(rng: &mut SplitMix64, strengths: [f32; 3], hue: f32) -> [Op
         factors[k] = (s > 0.0).then(|| rng.uniform_f32((1.0 - s).max(0.0), 1.0 + s));
     }
     factors[3] = (hue > 0.0).then(|| rng.uniform_f32(-hue, hue));
-    let make = [Adjust::Brightness, Adjust::Contrast, Adjust::Saturation, Adjust::Hue];
+    let make = [
+        Adjust::Brightness,
+        Adjust::Contrast,
+        Adjust::Saturation,
+        Adjust::Hue,
+    ];
     order.map(|k| factors[k].map(make[k]))
 }
 

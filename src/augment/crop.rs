@@ -26,7 +26,12 @@ pub fn resized_crop_rect(
         if 0 < w && w <= width && 0 < h && h <= height {
             let top = rng.below(height - h + 1);
             let left = rng.below(width - w + 1);
-            return Rect { left, top, width: w, height: h };
+            return Rect {
+                left,
+                top,
+                width: w,
+                height: h,
+            };
         }
     }
     centre_fallback(width, height, ratio)
@@ -37,13 +42,24 @@ fn centre_fallback(width: usize, height: usize, ratio: (f32, f32)) -> Rect {
     let in_ratio = width as f64 / height as f64;
     let (lo, hi) = (f64::from(ratio.0), f64::from(ratio.1));
     let (w, h) = if in_ratio < lo {
-        (width, ((width as f64 / lo).round_ties_even() as usize).clamp(1, height))
+        (
+            width,
+            ((width as f64 / lo).round_ties_even() as usize).clamp(1, height),
+        )
     } else if in_ratio > hi {
-        (((height as f64 * hi).round_ties_even() as usize).clamp(1, width), height)
+        (
+            ((height as f64 * hi).round_ties_even() as usize).clamp(1, width),
+            height,
+        )
     } else {
         (width, height)
     };
-    Rect { left: (width - w) / 2, top: (height - h) / 2, width: w, height: h }
+    Rect {
+        left: (width - w) / 2,
+        top: (height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 /// Samples a resized crop and resamples it to `size`.

@@ -69,8 +69,14 @@ pub fn smooth_into_back(s: &mut Scratch) {
         for x in 1..w.saturating_sub(1) {
             for c in 0..3 {
                 let at = |dx: usize, dy: usize| src[((y + dy - 1) * w + x + dx - 1) * 3 + c];
-                let ring = at(0, 0) + at(1, 0) + at(2, 0) + at(0, 1) + at(2, 1)
-                    + at(0, 2) + at(1, 2) + at(2, 2);
+                let ring = at(0, 0)
+                    + at(1, 0)
+                    + at(2, 0)
+                    + at(0, 1)
+                    + at(2, 1)
+                    + at(0, 2)
+                    + at(1, 2)
+                    + at(2, 2);
                 s.back.data[(y * w + x) * 3 + c] = (ring + 5.0 * at(1, 1)) / 13.0;
             }
         }

@@ -55,7 +55,13 @@ fn apply_op(op: &AugmentOp, s: &mut Scratch, rng: &mut SplitMix64) {
         AugmentOp::Resize { size } => resize(s, size.0 as usize, size.1 as usize),
         AugmentOp::CenterCrop { size } => center_crop(s, size),
         AugmentOp::RandomCrop { size, padding } => random_crop(s, rng, size, padding),
-        AugmentOp::ColorJitter { brightness, contrast, saturation, hue, p } => {
+        AugmentOp::ColorJitter {
+            brightness,
+            contrast,
+            saturation,
+            hue,
+            p,
+        } => {
             if rng.bernoulli(p) {
                 let adjust = sample_jitter(rng, [brightness, contrast, saturation], hue);
                 jitter(&mut s.image, &adjust);
@@ -80,7 +86,11 @@ fn apply_op(op: &AugmentOp, s: &mut Scratch, rng: &mut SplitMix64) {
         AugmentOp::RandomTranslation { height, width } => random_translation(s, rng, height, width),
         AugmentOp::RandomRotation { factor } => random_rotation(s, rng, factor),
         AugmentOp::RandomZoom { height, width } => random_zoom(s, rng, height, width),
-        AugmentOp::Cutout { holes, length, fill } => {
+        AugmentOp::Cutout {
+            holes,
+            length,
+            fill,
+        } => {
             for _ in 0..holes {
                 let cy = rng.below(s.image.height);
                 let cx = rng.below(s.image.width);
@@ -88,8 +98,10 @@ fn apply_op(op: &AugmentOp, s: &mut Scratch, rng: &mut SplitMix64) {
             }
         }
         AugmentOp::RandAugment { n, m } => rand_augment(s, rng, n, m),
-        AugmentOp::Normalize { mean, std } => {
-            normalize(&mut s.image, [mean.0, mean.1, mean.2], [std.0, std.1, std.2])
-        }
+        AugmentOp::Normalize { mean, std } => normalize(
+            &mut s.image,
+            [mean.0, mean.1, mean.2],
+            [std.0, std.1, std.2],
+        ),
     }
 }

@@ -105,7 +105,11 @@ pub fn apply(s: &mut Scratch, op: Op, v: f32) {
         Op::Solarize => solarize_8bit(&mut s.image, v),
         Op::Color => color(&mut s.image, v),
         Op::Contrast => contrast(&mut s.image, v),
-        Op::Brightness => s.image.data.iter_mut().for_each(|x| *x = (v * *x).clamp(0.0, 1.0)),
+        Op::Brightness => s
+            .image
+            .data
+            .iter_mut()
+            .for_each(|x| *x = (v * *x).clamp(0.0, 1.0)),
         Op::Sharpness => sharpness(s, v),
         Op::ShearX => warp_nearest_fill(s, [1.0, v, 0.0, 0.0, 1.0, 0.0], 0.0),
         Op::ShearY => warp_nearest_fill(s, [1.0, 0.0, 0.0, v, 1.0, 0.0], 0.0),
@@ -128,7 +132,12 @@ pub fn autocontrast(image: &mut Image) {
         let (lo, hi) = channel.fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         if hi > lo {
             let scale = 1.0 / (hi - lo);
-            image.data.iter_mut().skip(c).step_by(3).for_each(|x| *x = (*x - lo) * scale);
+            image
+                .data
+                .iter_mut()
+                .skip(c)
+                .step_by(3)
+                .for_each(|x| *x = (*x - lo) * scale);
         }
     }
 }
@@ -138,7 +147,12 @@ pub fn autocontrast(image: &mut Image) {
 pub fn equalize(image: &mut Image) {
     for c in 0..3 {
         let mut hist = [0u32; 256];
-        image.data.iter().skip(c).step_by(3).for_each(|&x| hist[to_u8(x) as usize] += 1);
+        image
+            .data
+            .iter()
+            .skip(c)
+            .step_by(3)
+            .for_each(|&x| hist[to_u8(x) as usize] += 1);
         let Some(lut) = equalize_lut(&hist) else {
             continue;
         };
@@ -177,7 +191,10 @@ fn solarize_8bit(image: &mut Image, threshold: f32) {
 /// PIL's `ImageOps.posterize(bits)`: the 8-bit value masked to its top `bits` bits.
 pub fn posterize(image: &mut Image, bits: u32) {
     let mask = !(0xffu32 >> bits.min(8)) as u8;
-    image.data.iter_mut().for_each(|x| *x = f32::from(to_u8(*x) & mask) / 255.0);
+    image
+        .data
+        .iter_mut()
+        .for_each(|x| *x = f32::from(to_u8(*x) & mask) / 255.0);
 }
 
 /// PIL's luminance `L`.
@@ -202,10 +219,17 @@ fn color(image: &mut Image, v: f32) {
 
 /// `ImageEnhance.Contrast`: blend with the image's mean `L`, rounded to 8 bits as PIL does.
 fn contrast(image: &mut Image, v: f32) {
-    let sum: f64 = image.data.chunks_exact(3).map(|px| f64::from(luma(px))).sum();
+    let sum: f64 = image
+        .data
+        .chunks_exact(3)
+        .map(|px| f64::from(luma(px)))
+        .sum();
     let mean = sum / (image.width * image.height).max(1) as f64;
     let mean = ((mean * 255.0 + 0.5).floor() / 255.0) as f32;
-    image.data.iter_mut().for_each(|x| *x = enhance(*x, mean, v));
+    image
+        .data
+        .iter_mut()
+        .for_each(|x| *x = enhance(*x, mean, v));
 }
 
 /// `ImageEnhance.Sharpness`: blend with the `SMOOTH`-filtered image.

@@ -83,18 +83,33 @@ impl Recipe {
                 normalize,
             ],
             Recipe::ScanStrong { size } => vec![
-                AugmentOp::RandomCrop { size: *size, padding: 4 },
+                AugmentOp::RandomCrop {
+                    size: *size,
+                    padding: 4,
+                },
                 flip,
                 AugmentOp::RandAugment { n: 4, m: None },
                 normalize,
-                AugmentOp::Cutout { holes: 1, length: 16, fill: 0.0 },
+                AugmentOp::Cutout {
+                    holes: 1,
+                    length: 16,
+                    fill: 0.0,
+                },
             ],
             Recipe::Keras { size } => vec![
                 AugmentOp::Resize { size: *size },
-                AugmentOp::RandomTranslation { height: (-0.2, 0.2), width: (-0.2, 0.2) },
+                AugmentOp::RandomTranslation {
+                    height: (-0.2, 0.2),
+                    width: (-0.2, 0.2),
+                },
                 flip,
-                AugmentOp::RandomRotation { factor: (-0.15, 0.15) },
-                AugmentOp::RandomZoom { height: (-0.3, 0.1), width: (-0.3, 0.1) },
+                AugmentOp::RandomRotation {
+                    factor: (-0.15, 0.15),
+                },
+                AugmentOp::RandomZoom {
+                    height: (-0.3, 0.1),
+                    width: (-0.3, 0.1),
+                },
             ],
             Recipe::Custom(ops) => ops.clone(),
         }

@@ -21,12 +21,16 @@ pub(crate) fn problem(op: &AugmentOp) -> Option<String> {
             hue,
             p,
         } => jitter_problem([*brightness, *contrast, *saturation], *hue).or_else(|| p_problem(*p)),
-        AugmentOp::GaussianBlur { kernel, sigma, p } => blur_problem(*kernel, *sigma).or_else(|| p_problem(*p)),
-        AugmentOp::RandomTranslation { height, width } | AugmentOp::RandomZoom { height, width } => {
-            range_problem("height", *height, -1.0, 1.0).or_else(|| range_problem("width", *width, -1.0, 1.0))
+        AugmentOp::GaussianBlur { kernel, sigma, p } => {
+            blur_problem(*kernel, *sigma).or_else(|| p_problem(*p))
         }
+        AugmentOp::RandomTranslation { height, width }
+        | AugmentOp::RandomZoom { height, width } => range_problem("height", *height, -1.0, 1.0)
+            .or_else(|| range_problem("width", *width, -1.0, 1.0)),
         AugmentOp::RandomRotation { factor } => range_problem("factor", *factor, -1.0, 1.0),
-        AugmentOp::Cutout { length, .. } => (*length == 0).then(|| "length must be at least 1".to_string()),
+        AugmentOp::Cutout { length, .. } => {
+            (*length == 0).then(|| "length must be at least 1".to_string())
+        }
         AugmentOp::RandAugment { m, .. } => m
             .filter(|m| !(0.0..=30.0).contains(m))
             .map(|m| format!("m = {m} is outside 0..=30")),

@@ -65,7 +65,12 @@ pub fn warp_nearest_fill(s: &mut Scratch, m: [f32; 6], fill: f32) {
 }
 
 /// Keras' `RandomTranslation`: `dy = U(height)·H` then `dx = U(width)·W`; `in = out − (dx, dy)`.
-pub fn random_translation(s: &mut Scratch, rng: &mut SplitMix64, height: (f32, f32), width: (f32, f32)) {
+pub fn random_translation(
+    s: &mut Scratch,
+    rng: &mut SplitMix64,
+    height: (f32, f32),
+    width: (f32, f32),
+) {
     let dy = rng.uniform_f32(height.0, height.1) * s.image.height as f32;
     let dx = rng.uniform_f32(width.0, width.1) * s.image.width as f32;
     warp_bilinear_edge(s, [1.0, 0.0, -dx, 0.0, 1.0, -dy]);
@@ -88,7 +93,17 @@ pub fn random_zoom(s: &mut Scratch, rng: &mut SplitMix64, height: (f32, f32), wi
     let zy = 1.0 + rng.uniform_f32(height.0, height.1);
     let zx = 1.0 + rng.uniform_f32(width.0, width.1);
     let (w1, h1) = ((s.image.width - 1) as f32, (s.image.height - 1) as f32);
-    warp_bilinear_edge(s, [zx, 0.0, w1 / 2.0 * (1.0 - zx), 0.0, zy, h1 / 2.0 * (1.0 - zy)]);
+    warp_bilinear_edge(
+        s,
+        [
+            zx,
+            0.0,
+            w1 / 2.0 * (1.0 - zx),
+            0.0,
+            zy,
+            h1 / 2.0 * (1.0 - zy),
+        ],
+    );
 }
 
 /// PIL's `rotate(degrees)` matrix (counter-clockwise about `(W/2, H/2)`), for
