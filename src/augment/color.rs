@@ -1,5 +1,5 @@
 //! Colour operations on `[0, 1]` RGB (torchvision's tensor maths): greyscale
-//! `0.2989·r + 0.587·g + 0.114·b`, the four ColorJitter adjustments fused per pixel, solarize
+//! `0.2989·r + 0.587·g + 0.114·b`, the four ColorJitter adjustments (one tight pass each), solarize
 //! and normalize. HSV follows torchvision's `_rgb2hsv` / `_hsv2rgb` exactly.
 
 use crate::augment::image::Image;
@@ -44,61 +44,63 @@ pub fn sample_jitter(rng: &mut SplitMix64, strengths: [f32; 3], hue: f32) -> [Op
     order.map(|k| factors[k].map(make[k]))
 }
 
-/// Applies the adjustments in order. Per-pixel adjustments are fused into one pass; a
-/// contrast adjustment splits the work in two passes, the first also summing the greyscale.
+/// Applies the adjustments in order, each as one tight pass over the image (the image sits in
+/// L1 cache, so a dedicated, vectorisable loop per adjustment beats a per-pixel dispatch).
 pub fn jitter(image: &mut Image, adjust: &[Option<Adjust>; 4]) {
-    let split = adjust
-        .iter()
-        .position(|a| matches!(a, Some(Adjust::Contrast(_))));
-    let Some(k) = split else {
-        return per_pixel(image, adjust, None);
-    };
-    let mean = per_pixel_mean(image, &adjust[..k]);
-    per_pixel(image, &adjust[k + 1..], adjust[k].map(|a| (a, mean)));
-}
-
-/// Applies per-pixel adjustments and returns the mean greyscale of the result.
-fn per_pixel_mean(image: &mut Image, adjust: &[Option<Adjust>]) -> f32 {
-    let mut sum = 0.0f64;
-    for px in image.data.chunks_exact_mut(3) {
-        let mut p = [px[0], px[1], px[2]];
-        adjust.iter().flatten().for_each(|a| p = pixel(p, *a, 0.0));
-        sum += f64::from(grey(&p));
-        px.copy_from_slice(&p);
-    }
-    (sum / (image.width * image.height).max(1) as f64) as f32
-}
-
-/// Applies `first` (a contrast with its mean) then the per-pixel adjustments to every pixel.
-fn per_pixel(image: &mut Image, adjust: &[Option<Adjust>], first: Option<(Adjust, f32)>) {
-    for px in image.data.chunks_exact_mut(3) {
-        let mut p = [px[0], px[1], px[2]];
-        if let Some((a, mean)) = first {
-            p = pixel(p, a, mean);
+    for a in adjust.iter().flatten() {
+        match *a {
+            Adjust::Brightness(f) => brightness(&mut image.data, f),
+            Adjust::Contrast(f) => contrast(image, f),
+            Adjust::Saturation(f) => saturation(&mut image.data, f),
+            Adjust::Hue(h) => hue(&mut image.data, h),
         }
-        adjust.iter().flatten().for_each(|a| p = pixel(p, *a, 0.0));
-        px.copy_from_slice(&p);
     }
 }
 
-/// One adjustment of one pixel; `mean` is the contrast mean (unused otherwise).
-#[inline(always)]
-fn pixel(p: [f32; 3], adjust: Adjust, mean: f32) -> [f32; 3] {
-    match adjust {
-        Adjust::Brightness(f) => p.map(|x| (f * x).clamp(0.0, 1.0)),
-        Adjust::Contrast(f) => blend(p, [mean; 3], f),
-        Adjust::Saturation(f) => blend(p, [grey(&p); 3], f),
-        Adjust::Hue(h) => shift_hue(p, h),
+/// `f·x`, clamped.
+fn brightness(data: &mut [f32], f: f32) {
+    data.iter_mut().for_each(|x| *x = (f * *x).clamp(0.0, 1.0));
+}
+
+/// `f·x + (1−f)·mean(grey)`, clamped (torchvision's `_blend` with the mean image).
+fn contrast(image: &mut Image, f: f32) {
+    let sum: f32 = image.data.chunks_exact(3).map(grey).sum();
+    let mean = sum / (image.width * image.height).max(1) as f32;
+    let offset = (1.0 - f) * mean;
+    image
+        .data
+        .iter_mut()
+        .for_each(|x| *x = (f * *x + offset).clamp(0.0, 1.0));
+}
+
+/// `f·x + (1−f)·grey(x)`, clamped.
+fn saturation(data: &mut [f32], f: f32) {
+    for px in data.chunks_exact_mut(3) {
+        let g = (1.0 - f) * grey(px);
+        px.iter_mut()
+            .for_each(|x| *x = (f * *x + g).clamp(0.0, 1.0));
     }
 }
 
-/// torchvision's `_blend`: `f·a + (1−f)·b`, clamped to `[0, 1]`.
+/// Hue rotation of every pixel.
+fn hue(data: &mut [f32], shift: f32) {
+    for px in data.chunks_exact_mut(3) {
+        let out = shift_hue([px[0], px[1], px[2]], shift);
+        px.copy_from_slice(&out);
+    }
+}
+
+/// `x − floor(x)`, exact, without a libm call (`x` well inside the `i32` range).
 #[inline(always)]
-fn blend(a: [f32; 3], b: [f32; 3], f: f32) -> [f32; 3] {
-    [0, 1, 2].map(|c| (f * a[c] + (1.0 - f) * b[c]).clamp(0.0, 1.0))
+fn fract_floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    x - if t > x { t - 1.0 } else { t }
 }
 
 /// torchvision's `adjust_hue` on one pixel: to HSV, `h ← (h + shift) mod 1`, back to RGB.
+/// Branch-free: every candidate is computed and the right one selected, since the branches
+/// would follow the (random) hue of each pixel. `(maxc − c) / div` is computed as
+/// `(maxc − c) · (1 / div)`, within an ulp of torchvision's quotient.
 #[inline(always)]
 pub fn shift_hue(p: [f32; 3], shift: f32) -> [f32; 3] {
     let [r, g, b] = p;
@@ -107,35 +109,41 @@ pub fn shift_hue(p: [f32; 3], shift: f32) -> [f32; 3] {
     let cr = maxc - minc;
     let eq = maxc == minc;
     let s = cr / if eq { 1.0 } else { maxc };
-    let div = if eq { 1.0 } else { cr };
-    let (rc, gc, bc) = ((maxc - r) / div, (maxc - g) / div, (maxc - b) / div);
+    let inv = 1.0 / if eq { 1.0 } else { cr };
+    let (rc, gc, bc) = ((maxc - r) * inv, (maxc - g) * inv, (maxc - b) * inv);
+    let (hr, hg, hb) = (bc - gc, 2.0 + rc - bc, 4.0 + gc - rc);
     let h = if maxc == r {
-        bc - gc
+        hr
     } else if maxc == g {
-        2.0 + rc - bc
+        hg
     } else {
-        4.0 + gc - rc
+        hb
     };
-    let h = (h / 6.0 + 1.0) % 1.0;
-    hsv_to_rgb((h + shift).rem_euclid(1.0), s, maxc)
+    let h = fract_floor(h / 6.0 + 1.0);
+    hsv_to_rgb(fract_floor(h + shift), s, maxc)
 }
 
-/// torchvision's `_hsv2rgb` for one pixel.
+/// Which of `[v, p, q, t]` each channel takes in sextant `i` (torchvision's `a1`, `a2`, `a3`).
+const SEXTANT: [[usize; 3]; 6] = [
+    [0, 3, 1],
+    [2, 0, 1],
+    [1, 0, 3],
+    [1, 2, 0],
+    [3, 1, 0],
+    [0, 1, 2],
+];
+
+/// torchvision's `_hsv2rgb` for one pixel (`h` in `[0, 1)`).
 #[inline(always)]
 fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
-    let i = (h * 6.0).floor();
-    let f = h * 6.0 - i;
+    let i = (h * 6.0) as i32;
+    let f = h * 6.0 - i as f32;
     let p = (v * (1.0 - s)).clamp(0.0, 1.0);
     let q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
     let t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
-    match (i as i32).rem_euclid(6) {
-        0 => [v, t, p],
-        1 => [q, v, p],
-        2 => [p, v, t],
-        3 => [p, q, v],
-        4 => [t, p, v],
-        _ => [v, p, q],
-    }
+    let values = [v, p, q, t];
+    let pick = SEXTANT[i.rem_euclid(6) as usize];
+    [values[pick[0]], values[pick[1]], values[pick[2]]]
 }
 
 /// Every channel becomes the pixel's greyscale.

@@ -24,9 +24,9 @@ pub fn warp_bilinear_edge(s: &mut Scratch, m: [f32; 6]) {
         let (mut xin, mut yin) = (m[1] * y as f32 + m[2], m[4] * y as f32 + m[5]);
         for px in row.chunks_exact_mut(3) {
             let (cx, cy) = (xin.clamp(0.0, max_x), yin.clamp(0.0, max_y));
-            let (x0, y0) = (cx.floor(), cy.floor());
-            let (fx, fy) = (cx - x0, cy - y0);
-            let (x0, y0) = (x0 as usize, y0 as usize);
+            // Clamped to ≥ 0, so truncation is the floor.
+            let (x0, y0) = (cx as usize, cy as usize);
+            let (fx, fy) = (cx - x0 as f32, cy - y0 as f32);
             let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
             let at = |x: usize, y: usize, c: usize| src[(y * w + x) * 3 + c];
             for c in 0..3 {
