@@ -55,7 +55,7 @@ impl Image {
 }
 
 /// Everything one worker reuses between images: the current image, a second buffer that
-/// operations write into before swapping, and resampling and histogram tables.
+/// operations write into before swapping, a filter row buffer, and resampling and kernel tables.
 #[derive(Debug, Default)]
 pub struct Scratch {
     /// The image being augmented.

@@ -29,10 +29,10 @@ pub fn warp_bilinear_edge(s: &mut Scratch, m: [f32; 6]) {
             let (fx, fy) = (cx - x0 as f32, cy - y0 as f32);
             let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
             let at = |x: usize, y: usize, c: usize| src[(y * w + x) * 3 + c];
-            for c in 0..3 {
+            for (c, out) in px.iter_mut().enumerate() {
                 let top = (1.0 - fx) * at(x0, y0, c) + fx * at(x1, y0, c);
                 let bottom = (1.0 - fx) * at(x0, y1, c) + fx * at(x1, y1, c);
-                px[c] = (1.0 - fy) * top + fy * bottom;
+                *out = (1.0 - fy) * top + fy * bottom;
             }
             xin += m[0];
             yin += m[3];
