@@ -10,6 +10,7 @@
 //! run it with [`run`], read [`RunReport`]; add operators by implementing [`Operator`] and
 //! registering them in a [`Registry`].
 
+pub mod augment;
 pub mod data;
 pub mod diagnostic;
 pub mod fsutil;

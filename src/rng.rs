@@ -31,6 +31,17 @@ impl SplitMix64 {
             items.swap(i, self.below(i + 1));
         }
     }
+
+    /// A uniform `f32` in `[lo, hi)`, from the top 24 bits (every representable step of `[0, 1)`).
+    pub fn uniform_f32(&mut self, lo: f32, hi: f32) -> f32 {
+        let unit = (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
+        lo + (hi - lo) * unit
+    }
+
+    /// `true` with probability `p` (a uniform draw below `p`, as `torch.rand(1) < p`).
+    pub fn bernoulli(&mut self, p: f32) -> bool {
+        self.uniform_f32(0.0, 1.0) < p
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,122 @@
+//! Named augmentation recipes, each expanding to a list of [`AugmentOp`]s.
+
+use serde::{Deserialize, Serialize};
+
+use crate::augment::error::AugmentError;
+use crate::augment::op::AugmentOp;
+use crate::augment::pipeline::Pipeline;
+
+/// CIFAR-10 channel means used by SCAN's configs.
+pub const CIFAR10_MEAN: (f32, f32, f32) = (0.4914, 0.4822, 0.4465);
+/// CIFAR-10 channel standard deviations used by SCAN's configs.
+pub const CIFAR10_STD: (f32, f32, f32) = (0.2023, 0.1994, 0.2010);
+
+/// A named augmentation. In RON: `SimClr(size: (32, 32))`, `Custom([HorizontalFlip(p: 0.5)])`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Recipe {
+    /// SCAN's CIFAR SimCLR pretext transform: RandomResizedCrop(size, crop_scale),
+    /// HorizontalFlip(0.5), ColorJitter(0.4, 0.4, 0.4, 0.1) with p 0.8, RandomGrayscale(0.2),
+    /// Normalize(CIFAR-10).
+    SimClr {
+        /// Output size `(width, height)`.
+        size: (u32, u32),
+        /// Crop area range.
+        #[serde(default = "simclr_scale")]
+        crop_scale: (f32, f32),
+    },
+    /// SCAN's strong transform: RandomCrop(size, padding 4, zero fill), HorizontalFlip(0.5),
+    /// RandAugment(4 ops, SCAN's random magnitude), Normalize(CIFAR-10), Cutout(1, 16, 0).
+    ScanStrong {
+        /// Output size `(width, height)`.
+        size: (u32, u32),
+    },
+    /// The Keras semantic-image-clustering example: Resize(size), RandomTranslation(±0.2, ±0.2),
+    /// HorizontalFlip(0.5), RandomRotation(±0.15), RandomZoom((−0.3, 0.1), (−0.3, 0.1)); no
+    /// normalisation.
+    Keras {
+        /// Output size `(width, height)`.
+        size: (u32, u32),
+    },
+    /// An explicit list of operations.
+    Custom(Vec<AugmentOp>),
+}
+
+fn simclr_scale() -> (f32, f32) {
+    (0.2, 1.0)
+}
+
+impl Default for Recipe {
+    /// SimCLR at CIFAR's 32×32.
+    fn default() -> Self {
+        Recipe::SimClr {
+            size: (32, 32),
+            crop_scale: simclr_scale(),
+        }
+    }
+}
+
+impl Recipe {
+    /// The recipe's operations, in order.
+    pub fn ops(&self) -> Vec<AugmentOp> {
+        let normalize = AugmentOp::Normalize {
+            mean: CIFAR10_MEAN,
+            std: CIFAR10_STD,
+        };
+        let flip = AugmentOp::HorizontalFlip { p: 0.5 };
+        match self {
+            Recipe::SimClr { size, crop_scale } => vec![
+                AugmentOp::RandomResizedCrop {
+                    size: *size,
+                    scale: *crop_scale,
+                    ratio: (3.0 / 4.0, 4.0 / 3.0),
+                },
+                flip,
+                AugmentOp::ColorJitter {
+                    brightness: 0.4,
+                    contrast: 0.4,
+                    saturation: 0.4,
+                    hue: 0.1,
+                    p: 0.8,
+                },
+                AugmentOp::RandomGrayscale { p: 0.2 },
+                normalize,
+            ],
+            Recipe::ScanStrong { size } => vec![
+                AugmentOp::RandomCrop {
+                    size: *size,
+                    padding: 4,
+                },
+                flip,
+                AugmentOp::RandAugment { n: 4, m: None },
+                normalize,
+                AugmentOp::Cutout {
+                    holes: 1,
+                    length: 16,
+                    fill: 0.0,
+                },
+            ],
+            Recipe::Keras { size } => vec![
+                AugmentOp::Resize { size: *size },
+                AugmentOp::RandomTranslation {
+                    height: (-0.2, 0.2),
+                    width: (-0.2, 0.2),
+                },
+                flip,
+                AugmentOp::RandomRotation {
+                    factor: (-0.15, 0.15),
+                },
+                AugmentOp::RandomZoom {
+                    height: (-0.3, 0.1),
+                    width: (-0.3, 0.1),
+                },
+            ],
+            Recipe::Custom(ops) => ops.clone(),
+        }
+    }
+
+    /// The validated pipeline of [`Recipe::ops`].
+    pub fn pipeline(&self) -> Result<Pipeline, AugmentError> {
+        Pipeline::new(self.ops())
+    }
+}
