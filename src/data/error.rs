@@ -94,6 +94,14 @@ pub enum DataError {
         /// The per-side limit.
         limit: u32,
     },
+    /// A packed image store is invalid, or was asked for something it cannot do.
+    #[error("packed store `{}`: {message}", path.display())]
+    Store {
+        /// The store file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Shorthand for results whose error is [`DataError`].
