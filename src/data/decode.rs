@@ -110,7 +110,10 @@ fn decode_fit(
     }
     let expected = rgb_len(target.0, target.1);
     if out.len() != expected {
-        let message = format!("output buffer holds {} bytes, {expected} expected", out.len());
+        let message = format!(
+            "output buffer holds {} bytes, {expected} expected",
+            out.len()
+        );
         return Err(decode_error(name, message));
     }
     if size == target {

@@ -163,7 +163,11 @@ impl PackedStore {
     pub fn gather(&self, indices: &[usize], out: &mut [u8]) -> Result<()> {
         let image_len = self.layout.image_len();
         if out.len() != indices.len() * image_len {
-            let message = format!("gather buffer of {} bytes for {} images", out.len(), indices.len());
+            let message = format!(
+                "gather buffer of {} bytes for {} images",
+                out.len(),
+                indices.len()
+            );
             return Err(store_error(&self.path, message));
         }
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
@@ -221,21 +225,30 @@ impl Dataset for PackedStore {
     /// The source's fingerprint with the stored size: `packed:<W>x<H>:<source fingerprint>`
     /// (the pixels depend on both).
     fn fingerprint(&self) -> String {
-        format!("packed:{}x{}:{}", self.layout.width, self.layout.height, self.meta.fingerprint)
+        format!(
+            "packed:{}x{}:{}",
+            self.layout.width, self.layout.height, self.meta.fingerprint
+        )
     }
 }
 
 /// Decodes the label region, refusing labels past the class list (other than u32::MAX).
-fn read_labels(bytes: &[u8], layout: &Layout, meta: &Meta) -> std::result::Result<Vec<Option<u32>>, String> {
+fn read_labels(
+    bytes: &[u8],
+    layout: &Layout,
+    meta: &Meta,
+) -> std::result::Result<Vec<Option<u32>>, String> {
     let classes = meta.classes.len();
     bytes
         .chunks_exact(4)
         .take(layout.count)
-        .map(|word| match u32::from_le_bytes([word[0], word[1], word[2], word[3]]) {
-            u32::MAX => Ok(None),
-            label if (label as usize) < classes => Ok(Some(label)),
-            label => Err(format!("label {label} past the {classes} classes")),
-        })
+        .map(
+            |word| match u32::from_le_bytes([word[0], word[1], word[2], word[3]]) {
+                u32::MAX => Ok(None),
+                label if (label as usize) < classes => Ok(Some(label)),
+                label => Err(format!("label {label} past the {classes} classes")),
+            },
+        )
         .collect()
 }
 

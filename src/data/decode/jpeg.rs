@@ -17,7 +17,8 @@ pub(super) fn is_jpeg(bytes: &[u8]) -> bool {
 
 /// A JPEG whose header has been read and checked against the decoding limits.
 pub(super) struct Jpeg<'a> {
-    decoder: JpegDecoder<ZCursor<&'a [u8]>>,
+    /// Boxed: the decoder state is about 29 KB.
+    decoder: Box<JpegDecoder<ZCursor<&'a [u8]>>>,
     /// (width, height) from the header.
     pub(super) size: (u32, u32),
 }
@@ -33,7 +34,7 @@ impl<'a> Jpeg<'a> {
             .set_max_width(usize::from(u16::MAX))
             .set_max_height(usize::from(u16::MAX))
             .jpeg_set_out_colorspace(ColorSpace::RGB);
-        let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+        let mut decoder = Box::new(JpegDecoder::new_with_options(ZCursor::new(bytes), options));
         decoder
             .decode_headers()
             .map_err(|e| decode_error(name, e))?;

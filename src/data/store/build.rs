@@ -28,10 +28,17 @@ pub(super) fn build(
 ) -> Result<()> {
     let (width, height) = size;
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(store_error(path, format!("cannot pack images at {width}x{height}")));
+        return Err(store_error(
+            path,
+            format!("cannot pack images at {width}x{height}"),
+        ));
     }
     let meta = Meta {
-        source: if dataset.is_empty() { String::new() } else { dataset.name(0) },
+        source: if dataset.is_empty() {
+            String::new()
+        } else {
+            dataset.name(0)
+        },
         fingerprint: dataset.fingerprint(),
         classes: dataset.classes().to_vec(),
     };
@@ -82,7 +89,8 @@ fn fill(
     map[..HEADER_LEN].copy_from_slice(&layout.header());
     map[HEADER_LEN..HEADER_LEN + meta.len()].copy_from_slice(meta);
     write_labels(&mut map[layout.labels_offset..], dataset, temp)?;
-    let pixels = &mut map[layout.pixel_offset..layout.pixel_offset + layout.count * layout.image_len()];
+    let pixels =
+        &mut map[layout.pixel_offset..layout.pixel_offset + layout.count * layout.image_len()];
     decode_all(pixels, dataset, layout, pool, progress)?;
     map.flush().map_err(|e| io_error(temp, e))
 }
@@ -93,7 +101,10 @@ fn write_labels(out: &mut [u8], dataset: &dyn Dataset, temp: &Path) -> Result<()
     for (i, slot) in out.chunks_exact_mut(4).take(dataset.len()).enumerate() {
         let label = dataset.label(i).unwrap_or(u32::MAX);
         if label != u32::MAX && label as usize >= classes {
-            let message = format!("label {label} of `{}` past the {classes} classes", dataset.name(i));
+            let message = format!(
+                "label {label} of `{}` past the {classes} classes",
+                dataset.name(i)
+            );
             return Err(store_error(temp, message));
         }
         slot.copy_from_slice(&label.to_le_bytes());

@@ -92,7 +92,10 @@ impl Layout {
             return Err(format!("format version {version}, expected {VERSION}"));
         }
         if u32_at(header, 12) != CHANNELS {
-            return Err(format!("{} channels, expected {CHANNELS}", u32_at(header, 12)));
+            return Err(format!(
+                "{} channels, expected {CHANNELS}",
+                u32_at(header, 12)
+            ));
         }
         let sizes = (u64_at(header, 16), u32_at(header, 24), u32_at(header, 28));
         let meta_len = u64_at(header, 32);

@@ -81,7 +81,11 @@ fn folder(root: &Path) -> ImageFolder {
     put(root, "a/0.png", &png(&rgb_pixels(4, 4, 10), 4, 4, rgb));
     put(root, "a/1.jpg", &jpeg(&rgb_pixels(4, 4, 60), 4, 4));
     put(root, "b/0.png", &png(&rgb_pixels(4, 4, 20), 4, 4, rgb));
-    put(root, "b/1.png", &png(&uniform(8, 8, [200, 100, 50]), 8, 8, rgb));
+    put(
+        root,
+        "b/1.png",
+        &png(&uniform(8, 8, [200, 100, 50]), 8, 8, rgb),
+    );
     ImageFolder::open(root, None).unwrap()
 }
 
@@ -97,7 +101,10 @@ fn packs_pngs_exactly_jpegs_closely_and_resizes() {
     let seen = AtomicUsize::new(0);
     let progress = |n: usize| seen.store(n, Ordering::SeqCst);
     let store = PackedStore::open_or_build(&data, 4, 4, &path, &pool(2), &progress).unwrap();
-    assert_eq!((store.len(), store.width(), store.height(), store.channels()), (4, 4, 4, 3));
+    assert_eq!(
+        (store.len(), store.width(), store.height(), store.channels()),
+        (4, 4, 4, 3)
+    );
     assert_eq!(seen.load(Ordering::SeqCst), 4);
     assert_eq!(store.classes(), ["a", "b"]);
     assert_eq!(store.labels(), [Some(0), Some(0), Some(1), Some(1)]);
@@ -107,7 +114,12 @@ fn packs_pngs_exactly_jpegs_closely_and_resizes() {
     // A uniform image stays uniform under any normalised filter.
     assert_eq!(store.image(3), uniform(4, 4, [200, 100, 50]));
     let source = rgb_pixels(4, 4, 60);
-    let diff: u32 = store.image(1).iter().zip(&source).map(|(&a, &b)| a.abs_diff(b) as u32).sum();
+    let diff: u32 = store
+        .image(1)
+        .iter()
+        .zip(&source)
+        .map(|(&a, &b)| a.abs_diff(b) as u32)
+        .sum();
     assert!(diff / 48 < 10, "JPEG mean error {}", diff / 48);
     assert_eq!(store.fingerprint(), data.fingerprint());
     // The file is exactly the documented layout: 64 + metadata rounded to 64, 4·48 pixels
@@ -151,7 +163,8 @@ fn truncated_corrupt_or_old_stores_are_rebuilt() {
     let path = dir.path().join("store.bin");
     build(&data, 4, &path, 1).unwrap();
     let good = fs::read(&path).unwrap();
-    let damages: [(&str, fn(&mut Vec<u8>)); 5] = [
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 5] = [
         ("truncated", |b| b.truncate(b.len() - 1)),
         ("header only", |b| b.truncate(40)),
         ("bad magic", |b| b[0] = b'X'),
@@ -224,7 +237,10 @@ fn gather_and_dataset_view() {
     assert!(store.gather(&[3], &mut out).is_err());
     assert!(store.gather(&[4, 0], &mut out).is_err());
     let view: &dyn Dataset = &store;
-    assert_eq!((view.native_size(), view.image_size(1).unwrap()), (Some((4, 4)), (4, 4)));
+    assert_eq!(
+        (view.native_size(), view.image_size(1).unwrap()),
+        (Some((4, 4)), (4, 4))
+    );
     let mut one = vec![0u8; 48];
     view.read_rgb(2, 4, 4, &mut one).unwrap();
     assert_eq!(one, rgb_pixels(4, 4, 20));
@@ -232,7 +248,10 @@ fn gather_and_dataset_view() {
     assert!(view.fingerprint().starts_with("packed:4x4:dir:"));
     // The folder's own Dataset view: sizes from the header, no native size.
     let folder: &dyn Dataset = &data;
-    assert_eq!((folder.native_size(), folder.image_size(3).unwrap()), (None, (8, 8)));
+    assert_eq!(
+        (folder.native_size(), folder.image_size(3).unwrap()),
+        (None, (8, 8))
+    );
     assert_eq!(folder.label(9), None);
 }
 
@@ -245,7 +264,10 @@ fn cifar10_test_split_packs_and_reopens() {
     let store = build(&data, 32, &path, 2).unwrap();
     assert_eq!((store.len(), store.classes().len()), (10_000, 10));
     let mut counts = [0usize; 10];
-    store.labels().iter().for_each(|l| counts[l.unwrap() as usize] += 1);
+    store
+        .labels()
+        .iter()
+        .for_each(|l| counts[l.unwrap() as usize] += 1);
     assert_eq!(counts, [1000; 10]);
     for i in [0, 4_321, 9_999] {
         let mut direct = vec![0u8; 32 * 32 * 3];
@@ -255,6 +277,10 @@ fn cifar10_test_split_packs_and_reopens() {
     }
     let start = Instant::now();
     let again = PackedStore::open(&path).unwrap();
-    assert!(start.elapsed().as_millis() < 500, "reopen took {:?}", start.elapsed());
+    assert!(
+        start.elapsed().as_millis() < 500,
+        "reopen took {:?}",
+        start.elapsed()
+    );
     assert_eq!(again.image(5_000), store.image(5_000));
 }
