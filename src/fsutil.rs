@@ -26,7 +26,7 @@ pub fn write_atomic_with(
 }
 
 /// The folder of `path` and the temp file path used while writing it.
-fn temp_path(path: &Path) -> io::Result<(PathBuf, PathBuf)> {
+pub(crate) fn temp_path(path: &Path) -> io::Result<(PathBuf, PathBuf)> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -59,7 +59,7 @@ fn write_and_rename(
 }
 
 /// Best-effort fsync of a folder so the rename itself is durable (not supported everywhere).
-fn sync_folder(folder: &Path) {
+pub(crate) fn sync_folder(folder: &Path) {
     if let Ok(dir) = File::open(folder) {
         let _ = dir.sync_all();
     }

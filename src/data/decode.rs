@@ -1,4 +1,6 @@
-//! Image decoding: header probing under size limits, RGB8 decoding, and parallel batch decoding.
+//! Image decoding: header probing under size limits, RGB8 decoding (JPEG through `zune-jpeg`
+//! straight into the caller's buffer, PNG and the rest through `image`), optional resizing,
+//! and parallel batch decoding.
 
 use std::fmt::Display;
 use std::io::Cursor;
@@ -9,6 +11,8 @@ use rayon::prelude::*;
 use crate::data::batch::ImageBatch;
 use crate::data::error::{DataError, Result};
 use crate::data::folder::ImageFolder;
+use crate::data::resize::resize_rgb8;
+use jpeg::Jpeg;
 
 /// Largest accepted image width or height, in pixels.
 pub const MAX_SIDE: u32 = 16_384;
@@ -28,40 +32,104 @@ pub fn decode_rgb_into(
     height: u32,
     out: &mut [u8],
 ) -> Result<()> {
-    let (actual_width, actual_height) = probe_size(bytes, name)?;
-    if (actual_width, actual_height) != (width, height) {
-        return Err(DataError::SizeMismatch {
-            file: name.to_string(),
-            width: actual_width,
-            height: actual_height,
-            expected_width: width,
-            expected_height: height,
-        });
-    }
-    if out.len() != rgb_len(width, height) {
-        let message = format!(
-            "output buffer holds {} bytes, {} expected",
-            out.len(),
-            rgb_len(width, height)
-        );
-        return Err(DataError::Decode {
-            file: name.to_string(),
-            message,
-        });
-    }
-    let image = reader(bytes, name, decode_limits())?
-        .decode()
-        .map_err(|e| decode_error(name, e))?;
-    copy_rgb(image, name, out)
+    decode_fit(bytes, name, (width, height), out, false)
+}
+
+/// Same as [`decode_rgb_into`], but an image of another size is resized to `width`×`height`
+/// (antialiased bilinear, [`resize_rgb8`]) instead of being refused.
+pub fn decode_rgb_resized(
+    bytes: &[u8],
+    name: &str,
+    width: u32,
+    height: u32,
+    out: &mut [u8],
+) -> Result<()> {
+    decode_fit(bytes, name, (width, height), out, true)
 }
 
 /// Reads only the header: (width, height), refusing dimensions over the limits (TooLarge).
 pub fn probe_size(bytes: &[u8], name: &str) -> Result<(u32, u32)> {
+    open(bytes, name).map(|(_, size)| size)
+}
+
+/// An image whose header has been read and checked: JPEGs go to `zune-jpeg`, the rest to `image`.
+enum Source<'a> {
+    Jpeg(Jpeg<'a>),
+    Other(&'a [u8]),
+}
+
+/// Reads the header of `bytes` and checks its size against the limits.
+fn open<'a>(bytes: &'a [u8], name: &str) -> Result<(Source<'a>, (u32, u32))> {
+    if jpeg::is_jpeg(bytes) {
+        if let Some(jpeg) = Jpeg::open(bytes, name)? {
+            let size = jpeg.size;
+            return Ok((Source::Jpeg(jpeg), size));
+        }
+    }
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     let (width, height) = reader(bytes, name, limits)?
         .into_dimensions()
         .map_err(|e| decode_error(name, e))?;
+    check_limits(name, width, height)?;
+    Ok((Source::Other(bytes), (width, height)))
+}
+
+impl Source<'_> {
+    /// Decodes the whole image as RGB8 into `out` (exactly its own size).
+    fn decode_into(self, name: &str, out: &mut [u8]) -> Result<()> {
+        match self {
+            Source::Jpeg(jpeg) => jpeg.decode_into(name, out),
+            Source::Other(bytes) => {
+                let image = reader(bytes, name, decode_limits())?
+                    .decode()
+                    .map_err(|e| decode_error(name, e))?;
+                copy_rgb(image, name, out)
+            }
+        }
+    }
+}
+
+/// Decodes into `out` at `target` size; another size is resized when `resize`, else refused.
+fn decode_fit(
+    bytes: &[u8],
+    name: &str,
+    target: (u32, u32),
+    out: &mut [u8],
+    resize: bool,
+) -> Result<()> {
+    let (source, size) = open(bytes, name)?;
+    if size != target && !resize {
+        return Err(DataError::SizeMismatch {
+            file: name.to_string(),
+            width: size.0,
+            height: size.1,
+            expected_width: target.0,
+            expected_height: target.1,
+        });
+    }
+    let expected = rgb_len(target.0, target.1);
+    if out.len() != expected {
+        let message = format!(
+            "output buffer holds {} bytes, {expected} expected",
+            out.len()
+        );
+        return Err(decode_error(name, message));
+    }
+    if size == target {
+        return source.decode_into(name, out);
+    }
+    let mut native = vec![0u8; rgb_len(size.0, size.1)];
+    source.decode_into(name, &mut native)?;
+    if resize_rgb8(&native, size.0, size.1, target.0, target.1, out) {
+        Ok(())
+    } else {
+        Err(decode_error(name, "cannot resize the decoded image"))
+    }
+}
+
+/// Refuses sizes over [`MAX_SIDE`] per side or [`MAX_PIXELS`] in total ([`DataError::TooLarge`]).
+fn check_limits(name: &str, width: u32, height: u32) -> Result<()> {
     let too_large =
         width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS;
     if too_large {
@@ -72,7 +140,7 @@ pub fn probe_size(bytes: &[u8], name: &str) -> Result<(u32, u32)> {
             limit: MAX_SIDE,
         });
     }
-    Ok((width, height))
+    Ok(())
 }
 
 /// Decodes the images at `indices` of `folder` (in that order) into one [`ImageBatch`],
@@ -182,6 +250,8 @@ fn decode_error(name: &str, err: impl Display) -> DataError {
         message: err.to_string(),
     }
 }
+
+mod jpeg;
 
 #[cfg(test)]
 mod tests;

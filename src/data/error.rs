@@ -173,6 +173,14 @@ pub enum DataError {
         /// What is wrong or disagrees.
         message: String,
     },
+    /// A packed image store is invalid, or was asked for something it cannot do.
+    #[error("packed store `{}`: {message}", path.display())]
+    Store {
+        /// The store file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Shorthand for results whose error is [`DataError`].

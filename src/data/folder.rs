@@ -272,6 +272,7 @@ fn io_error(path: &Path, source: io::Error) -> DataError {
 }
 
 mod archive;
+mod dataset;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod folder;
 pub mod resize;
+pub mod store;
 
 pub mod fetch;
 
@@ -17,6 +18,9 @@ pub use error::{DataError, Result};
 pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
 pub use resize::resize_rgb8;
+
+pub use decode::decode_rgb_resized;
+pub use store::PackedStore;
 
 #[cfg(test)]
 pub(crate) mod testutil;

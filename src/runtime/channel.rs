@@ -3,13 +3,14 @@
 //! time spent blocked and queue occupancy, and both give up at once when the run is
 //! cancelled.
 //!
-//! Channels carry *chunks* of payloads. A send first tries to hand its payload over at once;
-//! only when the channel is full does the payload wait in a small local chunk (at most
-//! [`CHUNK_PAYLOADS`] payloads or [`CHUNK_BYTES`] bytes), which is then sent as one message.
-//! Small messages thus cross threads in bulk — without it, two cores spend their time
-//! switching between the threads of a chain — while big payloads (image batches) still go
-//! one by one and backpressure stays real: an edge holds at most its capacity in chunks plus
-//! one chunk. Pending chunks are flushed before the node blocks on input, sleeps, or ends.
+//! Channels carry *chunks* of payloads. A payload is handed over at once when its consumer
+//! has nothing queued (it may be waiting); otherwise it joins a small local chunk (at most
+//! [`CHUNK_PAYLOADS`] payloads or [`CHUNK_BYTES`] bytes) that is handed over as one message
+//! when full or when the consumer's queue runs dry. Small messages thus cross threads in
+//! bulk — without it, two cores spend their time switching between the threads of a chain —
+//! while big payloads (image batches) still go one by one, and backpressure stays real: an
+//! edge holds at most its capacity in chunks plus one chunk. Pending chunks are also flushed
+//! before the node blocks on input, sleeps, or ends.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,8 +39,17 @@ pub struct Input {
 }
 
 impl Input {
-    pub(crate) fn new(receiver: Receiver<Chunk>, cancel: CancelToken, stats: Arc<NodeStats>) -> Self {
-        Input { receiver, local: Vec::new().into_iter(), cancel, stats }
+    pub(crate) fn new(
+        receiver: Receiver<Chunk>,
+        cancel: CancelToken,
+        stats: Arc<NodeStats>,
+    ) -> Self {
+        Input {
+            receiver,
+            local: Vec::new().into_iter(),
+            cancel,
+            stats,
+        }
     }
 
     /// The next payload if one is ready now: `Ok(Some)`, `Ok(None)` at end of stream,
@@ -99,11 +109,22 @@ pub struct Output {
 
 impl Output {
     pub(crate) fn new(cancel: CancelToken, stats: Arc<NodeStats>, keep: bool) -> Self {
-        Output { targets: Vec::new(), cancel, stats, kept: keep.then(Vec::new) }
+        Output {
+            targets: Vec::new(),
+            cancel,
+            stats,
+            kept: keep.then(Vec::new),
+        }
     }
 
     pub(crate) fn connect(&mut self, sender: Sender<Chunk>, edge: Arc<EdgeStats>) {
-        self.targets.push(Target { sender, edge, pending: Vec::new(), pending_bytes: 0, open: true });
+        self.targets.push(Target {
+            sender,
+            edge,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            open: true,
+        });
     }
 
     /// The payloads sent so far, when the runtime asked to keep them.
@@ -125,7 +146,11 @@ impl Output {
         if self.targets.is_empty() {
             return Ok(());
         }
-        let last = self.targets.iter().rposition(|t| t.open).ok_or(OpError::OutputClosed)?;
+        let last = self
+            .targets
+            .iter()
+            .rposition(|t| t.open)
+            .ok_or(OpError::OutputClosed)?;
         let bytes = payload.bytes();
         for index in 0..last {
             if self.targets[index].open {
@@ -150,7 +175,11 @@ impl Output {
         target.pending.push(payload);
         target.pending_bytes += bytes;
         let must = target.pending.len() >= CHUNK_PAYLOADS || target.pending_bytes >= CHUNK_BYTES;
-        self.flush_target(index, must)
+        if must || target.sender.is_empty() {
+            self.flush_target(index, must)
+        } else {
+            Ok(())
+        }
     }
 
     /// Hands the pending chunk over if the channel has room; when `block`, waits for room.
@@ -185,7 +214,10 @@ impl Output {
             }
             recv(self.cancel.receiver()) -> _ => Err(OpError::Cancelled),
         };
-        bump(&self.stats.blocked_out_ns, start.elapsed().as_nanos() as u64);
+        bump(
+            &self.stats.blocked_out_ns,
+            start.elapsed().as_nanos() as u64,
+        );
         result
     }
 }

@@ -236,3 +236,62 @@ fn cifar10_test_split_opens_and_decodes() {
         "implausible mean pixel {mean}"
     );
 }
+
+#[test]
+fn greyscale_jpeg_comes_out_grey() {
+    let grey: Vec<u8> = (0..64).map(|v| (v * 4) as u8).collect();
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode(&grey, 8, 8, ExtendedColorType::L8)
+        .unwrap();
+    let mut out = vec![0u8; 8 * 8 * 3];
+    decode_rgb_into(&bytes, "g.jpg", 8, 8, &mut out).unwrap();
+    assert!(
+        out.chunks(3).all(|p| p[0] == p[1] && p[1] == p[2]),
+        "{out:?}"
+    );
+    // A lossy ramp 0..252 still spans most of the range.
+    assert!(out[0] < 40 && out[out.len() - 1] > 210, "{out:?}");
+}
+
+/// A real JPEG whose SOF0 header is patched to claim `width`×`height`.
+fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = jpeg(&rgb_pixels(8, 8, 3), 8, 8);
+    let sof = bytes.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn huge_jpeg_header_is_refused_before_decoding() {
+    // 60000 per side is over MAX_SIDE; 10000×10000 = 100 Mpx is under it but over MAX_PIXELS.
+    for (w, h) in [(60_000, 60_000), (10_000, 10_000)] {
+        let bytes = jpeg_claiming(w, h);
+        let err = probe_size(&bytes, "huge.jpg").unwrap_err();
+        assert!(
+            matches!(&err, DataError::TooLarge { width, height, .. }
+            if (*width, *height) == (u32::from(w), u32::from(h))),
+            "{err}"
+        );
+        let err = decode_rgb_resized(&bytes, "huge.jpg", 4, 4, &mut [0u8; 48]).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { .. }), "{err}");
+    }
+}
+
+#[test]
+fn resized_decoding_accepts_other_sizes() {
+    // A uniform 6×4 image is uniform at any size (the filter weights sum to one).
+    let bytes = png(&[9, 99, 199].repeat(24), 6, 4, ExtendedColorType::Rgb8);
+    let mut out = vec![0u8; 2 * 3 * 3];
+    decode_rgb_resized(&bytes, "u.png", 2, 3, &mut out).unwrap();
+    assert_eq!(out, [9, 99, 199].repeat(6));
+    let bytes = jpeg(&rgb_pixels(16, 16, 5), 16, 16);
+    let mut exact = vec![0u8; 16 * 16 * 3];
+    decode_rgb_resized(&bytes, "a.jpg", 16, 16, &mut exact).unwrap();
+    let mut strict = vec![0u8; 16 * 16 * 3];
+    decode_rgb_into(&bytes, "a.jpg", 16, 16, &mut strict).unwrap();
+    assert_eq!(exact, strict);
+    let err = decode_rgb_resized(&bytes, "a.jpg", 4, 4, &mut [0u8; 47]).unwrap_err();
+    assert!(matches!(err, DataError::Decode { .. }), "{err}");
+}
