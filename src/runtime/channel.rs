@@ -4,9 +4,10 @@
 //! cancelled.
 //!
 //! Channels carry *chunks* of payloads. A payload is handed over at once when its consumer
-//! has nothing queued (it may be waiting); otherwise it joins a small local chunk (at most
-//! [`CHUNK_PAYLOADS`] payloads or [`CHUNK_BYTES`] bytes) that is handed over as one message
-//! when full or when the consumer's queue runs dry. Small messages thus cross threads in
+//! has nothing queued (it may be waiting) — unless the node is still working through a
+//! chunk it received, so chunks travel down a chain intact. Otherwise it joins a small local chunk (at most [`CHUNK_PAYLOADS`] payloads or
+//! [`CHUNK_BYTES`] bytes) that is handed over as one message when full or when the
+//! consumer's queue runs dry. Small messages thus cross threads in
 //! bulk — without it, two cores spend their time switching between the threads of a chain —
 //! while big payloads (image batches) still go one by one, and backpressure stays real: an
 //! edge holds at most its capacity in chunks plus one chunk. Pending chunks are also flushed
@@ -79,6 +80,11 @@ impl Input {
         Ok(result?.and_then(|chunk| self.take(chunk)))
     }
 
+    /// True while payloads of the last chunk received are still waiting to be read.
+    pub(crate) fn has_buffered(&self) -> bool {
+        self.local.len() > 0
+    }
+
     fn take(&mut self, chunk: Chunk) -> Option<Payload> {
         self.local = chunk.into_iter();
         self.local.next().map(|p| self.count(p))
@@ -102,6 +108,9 @@ struct Target {
 /// The sending end of a node: one bounded channel per consumer.
 pub struct Output {
     targets: Vec<Target>,
+    /// Set while the node is still working through a chunk it received: what it sends
+    /// then waits to leave as a chunk too, instead of crossing threads payload by payload.
+    pub(crate) defer: bool,
     cancel: CancelToken,
     stats: Arc<NodeStats>,
     kept: Option<Vec<Payload>>,
@@ -111,6 +120,7 @@ impl Output {
     pub(crate) fn new(cancel: CancelToken, stats: Arc<NodeStats>, keep: bool) -> Self {
         Output {
             targets: Vec::new(),
+            defer: false,
             cancel,
             stats,
             kept: keep.then(Vec::new),
@@ -175,7 +185,7 @@ impl Output {
         target.pending.push(payload);
         target.pending_bytes += bytes;
         let must = target.pending.len() >= CHUNK_PAYLOADS || target.pending_bytes >= CHUNK_BYTES;
-        if must || target.sender.is_empty() {
+        if must || (!self.defer && target.sender.is_empty()) {
             self.flush_target(index, must)
         } else {
             Ok(())
@@ -185,7 +195,7 @@ impl Output {
     /// Hands the pending chunk over if the channel has room; when `block`, waits for room.
     fn flush_target(&mut self, index: usize, block: bool) -> Result<(), OpError> {
         let target = &mut self.targets[index];
-        let chunk = std::mem::take(&mut target.pending);
+        let chunk = std::mem::replace(&mut target.pending, Vec::with_capacity(CHUNK_PAYLOADS));
         let bytes = std::mem::take(&mut target.pending_bytes);
         let queued = target.sender.len();
         let payloads = chunk.len();

@@ -60,14 +60,16 @@ impl Context {
             .iter()
             .position(|(name, _)| *name == field)
             .ok_or_else(|| OpError::NoSuchInput(field.to_string()))?;
-        match self.inputs[index].1.try_recv() {
-            Ok(payload) => Ok(payload),
-            Err(Some(error)) => Err(error),
+        let received = match self.inputs[index].1.try_recv() {
+            Ok(payload) => payload,
+            Err(Some(error)) => return Err(error),
             Err(None) => {
                 self.output.flush()?;
-                self.inputs[index].1.recv_blocking()
+                self.inputs[index].1.recv_blocking()?
             }
-        }
+        };
+        self.output.defer = self.inputs[index].1.has_buffered();
+        Ok(received)
     }
 
     /// The next image batch on input `field`; `Ok(None)` at end of stream.

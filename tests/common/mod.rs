@@ -76,6 +76,19 @@ test_operator!(Flood, &[], Some(TOKEN), |self, ctx| {
     Ok(())
 });
 
+// Sends `count` tokens, sleeps `delay_ms`, then sends `count` more.
+test_operator!(Burst, &[], Some(TOKEN), |self, ctx| {
+    for round in 0..2 {
+        for i in 0..self.0.count {
+            ctx.send(token(round * self.0.count + i))?;
+        }
+        if round == 0 {
+            ctx.sleep(Duration::from_millis(self.0.delay_ms))?;
+        }
+    }
+    Ok(())
+});
+
 // Forwards every token.
 test_operator!(Pass, TOKEN_INPUT, Some(TOKEN), |self, ctx| {
     while let Some(p) = ctx.recv("input")? {
@@ -129,6 +142,12 @@ test_operator!(Count, TOKEN_INPUT, None, |self, ctx| {
     Ok(())
 });
 
+// Returns as soon as the first token arrives.
+test_operator!(FirstArrival, TOKEN_INPUT, None, |self, ctx| {
+    ctx.recv("input")?;
+    Ok(())
+});
+
 // Ignores cancellation: busy for `delay_ms` whatever happens.
 test_operator!(Deaf, TOKEN_INPUT, None, |self, ctx| {
     std::thread::sleep(Duration::from_millis(self.0.delay_ms));
@@ -147,7 +166,11 @@ pub fn registry() -> Registry {
         .register::<PanicSink>()
         .register::<FailSink>()
         .register::<Hold>();
-    registry.register::<Count>().register::<Deaf>();
+    registry
+        .register::<Count>()
+        .register::<Deaf>()
+        .register::<FirstArrival>();
+    registry.register::<Burst>();
     registry
 }
 
