@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::ImageBatch;
+use crate::data::{FeatureBatch, ImageBatch, NeighbourTable, ViewBatch};
 
 /// The payload type of a port. An edge is valid only when the producer's output type
 /// equals the type the consumer's input port declares.
@@ -69,6 +69,12 @@ impl fmt::Display for PortType {
 pub enum Payload {
     /// A batch of decoded images.
     Images(Arc<ImageBatch>),
+    /// Augmented views of a batch of images.
+    Views(Arc<ViewBatch>),
+    /// A batch of feature vectors.
+    Features(Arc<FeatureBatch>),
+    /// A neighbour table.
+    Neighbours(Arc<NeighbourTable>),
     /// A JSON document of named figures.
     Metrics(Arc<serde_json::Value>),
     /// A payload of an operator defined outside this crate.
@@ -80,6 +86,9 @@ impl Payload {
     pub fn port_type(&self) -> PortType {
         match self {
             Payload::Images(_) => PortType::Images,
+            Payload::Views(_) => PortType::Views,
+            Payload::Features(_) => PortType::Features,
+            Payload::Neighbours(_) => PortType::Neighbours,
             Payload::Metrics(_) => PortType::Metrics,
             Payload::Custom(name, _) => PortType::Custom(name),
         }
@@ -89,6 +98,9 @@ impl Payload {
     pub fn items(&self) -> u64 {
         match self {
             Payload::Images(batch) => batch.len() as u64,
+            Payload::Views(batch) => batch.batch as u64,
+            Payload::Features(batch) => batch.len() as u64,
+            Payload::Neighbours(table) => table.points() as u64,
             Payload::Metrics(_) | Payload::Custom(..) => 1,
         }
     }
@@ -98,6 +110,9 @@ impl Payload {
     pub fn bytes(&self) -> usize {
         match self {
             Payload::Images(batch) => batch.pixels.len(),
+            Payload::Views(batch) => batch.data.len() * 4,
+            Payload::Features(batch) => batch.data.len() * 4,
+            Payload::Neighbours(table) => table.indices.len() * 8,
             Payload::Metrics(_) => 1024,
             Payload::Custom(..) => 0,
         }
@@ -107,6 +122,30 @@ impl Payload {
     pub fn as_images(&self) -> Option<&Arc<ImageBatch>> {
         match self {
             Payload::Images(batch) => Some(batch),
+            _ => None,
+        }
+    }
+
+    /// The view batch inside, if this is one.
+    pub fn as_views(&self) -> Option<&Arc<ViewBatch>> {
+        match self {
+            Payload::Views(batch) => Some(batch),
+            _ => None,
+        }
+    }
+
+    /// The feature batch inside, if this is one.
+    pub fn as_features(&self) -> Option<&Arc<FeatureBatch>> {
+        match self {
+            Payload::Features(batch) => Some(batch),
+            _ => None,
+        }
+    }
+
+    /// The neighbour table inside, if this is one.
+    pub fn as_neighbours(&self) -> Option<&Arc<NeighbourTable>> {
+        match self {
+            Payload::Neighbours(table) => Some(table),
             _ => None,
         }
     }

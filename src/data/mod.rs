@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod folder;
 pub mod resize;
 pub mod store;
+pub mod tensors;
 
 pub mod fetch;
 
@@ -18,6 +19,7 @@ pub use error::{DataError, Result};
 pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
 pub use resize::resize_rgb8;
+pub use tensors::{FeatureBatch, NeighbourTable, ViewBatch};
 
 pub use decode::decode_rgb_resized;
 pub use store::PackedStore;

@@ -1,0 +1,131 @@
+//! The f32 payloads that flow after decoding: augmented views ([`ViewBatch`]), feature
+//! vectors ([`FeatureBatch`]) and a mined neighbour table ([`NeighbourTable`]).
+
+/// Augmented views of a batch of images, ready for an encoder.
+///
+/// `data` is laid out `[views][batch][channels][height][width]` (view-major: view `v` of
+/// every image is one contiguous NCHW block, so the views stack like SimCLR's `[z_i; z_j]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewBatch {
+    /// Views per image.
+    pub views: usize,
+    /// Images in the batch.
+    pub batch: usize,
+    /// Channels per pixel.
+    pub channels: u32,
+    /// View height in pixels.
+    pub height: u32,
+    /// View width in pixels.
+    pub width: u32,
+    /// The tensor, `views·batch·channels·height·width` values.
+    pub data: Vec<f32>,
+    /// Dataset index of each image.
+    pub indices: Vec<u64>,
+    /// Class of each image, when known.
+    pub labels: Option<Vec<u32>>,
+    /// The epoch the images were drawn in.
+    pub epoch: u64,
+}
+
+impl ViewBatch {
+    /// Values per view (C·H·W).
+    pub fn view_len(&self) -> usize {
+        (self.channels * self.height * self.width) as usize
+    }
+
+    /// View `view` of image `image`, CHW.
+    pub fn view(&self, view: usize, image: usize) -> &[f32] {
+        let n = self.view_len();
+        let start = (view * self.batch + image) * n;
+        &self.data[start..start + n]
+    }
+}
+
+/// A batch of feature vectors (row-major, `len()`×`dim`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureBatch {
+    /// Values per vector.
+    pub dim: usize,
+    /// The vectors, one after another.
+    pub data: Vec<f32>,
+    /// Dataset index of each vector.
+    pub indices: Vec<u64>,
+    /// Class of each vector's image, when known.
+    pub labels: Option<Vec<u32>>,
+}
+
+impl FeatureBatch {
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// True when there is no vector.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// Vector `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// Each point's `k` nearest neighbours (itself excluded), most similar first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeighbourTable {
+    /// Neighbours per point.
+    pub k: usize,
+    /// `points·k` neighbour indices, row per point.
+    pub indices: Vec<u32>,
+    /// `points·k` similarities (cosine / dot of unit vectors), aligned with `indices`.
+    pub similarities: Vec<f32>,
+    /// Class of each point, when known (for neighbour label agreement).
+    pub labels: Option<Vec<u32>>,
+}
+
+impl NeighbourTable {
+    /// Number of points.
+    pub fn points(&self) -> usize {
+        self.indices.len().checked_div(self.k).unwrap_or(0)
+    }
+
+    /// The neighbours of point `i`.
+    pub fn neighbours(&self, i: usize) -> &[u32] {
+        &self.indices[i * self.k..(i + 1) * self.k]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_are_laid_out_view_major() {
+        let batch = ViewBatch {
+            views: 2,
+            batch: 3,
+            channels: 1,
+            height: 1,
+            width: 2,
+            data: (0..12).map(|v| v as f32).collect(),
+            indices: vec![0, 1, 2],
+            labels: None,
+            epoch: 0,
+        };
+        assert_eq!(batch.view(0, 2), &[4.0, 5.0]);
+        assert_eq!(batch.view(1, 0), &[6.0, 7.0]);
+    }
+
+    #[test]
+    fn neighbour_rows() {
+        let table = NeighbourTable {
+            k: 2,
+            indices: vec![1, 2, 0, 2, 0, 1],
+            similarities: vec![0.0; 6],
+            labels: None,
+        };
+        assert_eq!(table.points(), 3);
+        assert_eq!(table.neighbours(1), &[0, 2]);
+    }
+}
