@@ -31,7 +31,8 @@ fn ops_lists_every_operator_with_ports_and_defaults() {
         "output: image batches",
         "input  input        image batches (required)",
         "param  batch        usize [default 256]",
-        "param  source       Folder(path: String, split: Option<String>) [required]",
+        "param  source       Folder(path, split) | Cifar10(path, split, download)",
+        "param  epochs       u64 [default 1]",
     ] {
         assert!(
             listing.contains(expected),

@@ -19,6 +19,9 @@ pub struct ImageBatch {
     pub labels: Option<Vec<u32>>,
     /// Class names (empty when unknown); a label indexes this list.
     pub classes: Arc<[String]>,
+    /// The pass over the data set this batch belongs to (0 for a single pass); per-sample
+    /// randomness downstream derives from it.
+    pub epoch: u64,
 }
 
 impl ImageBatch {
@@ -46,6 +49,7 @@ impl ImageBatch {
             indices,
             labels,
             classes,
+            epoch: 0,
         })
     }
 

@@ -2,6 +2,11 @@
 //! trees and archives, the CIFAR and STL-10 binary releases), so the packed store and the
 //! source operator treat them alike.
 
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::batch::ImageBatch;
 use super::error::Result;
 
 /// A random-access image data set; labels are optional everywhere (they only score clusters).
@@ -35,4 +40,60 @@ pub trait Dataset: Send + Sync {
 
     /// A cheap fingerprint of the source files, to tell when a packed copy is stale.
     fn fingerprint(&self) -> String;
+}
+
+/// Reads the images at `indices` of `dataset` (in that order) into one [`ImageBatch`] of
+/// `width`×`height` RGB8 images, in parallel on `pool`; the result does not depend on the
+/// pool size, and the first failing position's error is returned.
+pub fn read_batch(
+    dataset: &dyn Dataset,
+    indices: &[usize],
+    width: u32,
+    height: u32,
+    pool: &rayon::ThreadPool,
+) -> Result<ImageBatch> {
+    let per_image = width as usize * height as usize * 3;
+    let mut pixels = vec![0u8; indices.len() * per_image];
+    let first_error = pool.install(|| {
+        pixels
+            .par_chunks_mut(per_image.max(1))
+            .zip(indices.par_iter())
+            .find_map_first(|(out, &i)| dataset.read_rgb(i, width, height, out).err())
+    });
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    Ok(ImageBatch {
+        height,
+        width,
+        channels: 3,
+        pixels,
+        indices: indices.iter().map(|&i| i as u64).collect(),
+        labels: labels_of(dataset, indices),
+        classes: Arc::from(dataset.classes()),
+        epoch: 0,
+    })
+}
+
+/// The labels of `indices`, when every one is known.
+pub fn labels_of(dataset: &dyn Dataset, indices: &[usize]) -> Option<Vec<u32>> {
+    indices.iter().map(|&i| dataset.label(i)).collect()
+}
+
+/// The first `per_class` indices of each class, in index order; `None` when some image has
+/// no label.
+pub fn first_per_class(dataset: &dyn Dataset, per_class: usize) -> Option<Vec<usize>> {
+    let mut taken: Vec<usize> = Vec::new();
+    let mut chosen = Vec::new();
+    for i in 0..dataset.len() {
+        let label = dataset.label(i)? as usize;
+        if taken.len() <= label {
+            taken.resize(label + 1, 0);
+        }
+        if taken[label] < per_class {
+            taken[label] += 1;
+            chosen.push(i);
+        }
+    }
+    Some(chosen)
 }

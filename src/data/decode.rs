@@ -182,6 +182,7 @@ pub fn decode_batch(
         indices: indices.iter().map(|&i| i as u64).collect(),
         labels: Some(indices.iter().map(|&i| folder.label(i)).collect()),
         classes: folder.shared_classes(),
+        epoch: 0,
     })
 }
 

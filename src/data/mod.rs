@@ -13,7 +13,7 @@ pub mod tensors;
 pub mod fetch;
 
 pub use batch::ImageBatch;
-pub use dataset::Dataset;
+pub use dataset::{first_per_class, labels_of, read_batch, Dataset};
 pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
 pub use error::{DataError, Result};
 pub use fingerprint::fingerprint_path;

@@ -100,6 +100,7 @@ mod tests {
             indices: vec![0],
             labels: None,
             classes: Arc::from(Vec::new()),
+            epoch: 0,
         };
         let mut sums = Vec::new();
         accumulate(&batch, &mut sums);

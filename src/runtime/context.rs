@@ -20,6 +20,7 @@ pub struct Context {
     pub(crate) workers: usize,
     pub(crate) device: DeviceSpec,
     pub(crate) run_dir: PathBuf,
+    pub(crate) runs_root: PathBuf,
     pub(crate) inputs: Vec<(&'static str, Input)>,
     pub(crate) output: Output,
     pub(crate) cancel: CancelToken,
@@ -50,6 +51,12 @@ impl Context {
     /// The node's own folder, `runs/<graph>/<node>/` (created before `run`).
     pub fn run_dir(&self) -> &Path {
         &self.run_dir
+    }
+
+    /// A folder shared by every graph under the same runs folder (`<runs>/.shared/`), for
+    /// caches worth reusing across graphs, such as packed image stores.
+    pub fn shared_dir(&self) -> PathBuf {
+        self.runs_root.join(".shared")
     }
 
     /// The next payload on input `field`; `Ok(None)` at end of stream. Before waiting for
