@@ -40,6 +40,9 @@ use crate::data::error::{DataError, Result};
 use crate::data::resize::resize_rgb8;
 use layout::{Layout, Meta, CHANNELS, HEADER_LEN};
 
+/// Held while a store is being built in this process.
+static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A read-only, memory-mapped store of N RGB8 images of one size, with labels and class names.
 #[derive(Debug)]
 pub struct PackedStore {
@@ -64,11 +67,22 @@ impl PackedStore {
         pool: &rayon::ThreadPool,
         progress: &dyn Fn(usize),
     ) -> Result<PackedStore> {
-        if let Ok(store) = PackedStore::open(path) {
-            let fingerprint = dataset.fingerprint();
-            if store.fingerprint() == fingerprint && store.size() == (width, height) {
-                return Ok(store);
-            }
+        let reuse = || {
+            let store = PackedStore::open(path).ok()?;
+            let current =
+                store.fingerprint() == dataset.fingerprint() && store.size() == (width, height);
+            current.then_some(store)
+        };
+        if let Some(store) = reuse() {
+            return Ok(store);
+        }
+        // Two nodes of one process may want the same store at once: the first builds it,
+        // the second waits, then finds it current.
+        let _building = BUILDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(store) = reuse() {
+            return Ok(store);
         }
         build::build(dataset, (width, height), path, pool, progress)?;
         PackedStore::open(path)

@@ -6,10 +6,12 @@
 //! node's own thread. The same description drives the RON parser, the validator,
 //! `scanflow ops` and `scanflow graph`, so documentation cannot drift from behaviour.
 
+mod augment;
 mod channel_stats;
 mod image_grid;
 mod images;
 mod registry;
+mod view_grid;
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +21,12 @@ use serde::Serialize;
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
 
+pub use augment::{Augment, AugmentParams};
 pub use channel_stats::{ChannelStats, ChannelStatsParams};
 pub use image_grid::{ImageGrid, ImageGridParams};
 pub use images::{ImageSource, Images, ImagesParams, Order};
 pub use registry::{ConfigureError, Configured, ErasedOperator, Registry, Runnable};
+pub use view_grid::{ViewGrid, ViewGridParams};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -1,0 +1,155 @@
+//! `Augment`: turns each batch of B images into V augmented views per image — one f32
+//! tensor `[V][B][3][H][W]` ([`ViewBatch`]) — on a worker pool. Randomness derives from
+//! (node seed, epoch, dataset index, view), so the views do not depend on thread timing or
+//! on the worker count. Optionally takes its normalisation from measured channel statistics.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use crate::augment::{augment_batch, AugmentOp, Pipeline, Recipe};
+use crate::data::ViewBatch;
+use crate::payload::{Payload, PortType};
+use crate::runtime::{Context, OpError};
+
+/// Parameters of [`Augment`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AugmentParams {
+    /// Views per image.
+    pub views: usize,
+    /// The augmentation: `SimClr(size, crop_scale)`, `ScanStrong(size)`, `Keras(size)` or
+    /// `Custom([op, …])`.
+    pub recipe: Recipe,
+}
+
+impl Default for AugmentParams {
+    fn default() -> Self {
+        AugmentParams {
+            views: 2,
+            recipe: Recipe::default(),
+        }
+    }
+}
+
+/// The `Augment` operator.
+pub struct Augment {
+    params: AugmentParams,
+    pipeline: Pipeline,
+}
+
+impl Operator for Augment {
+    type Params = AugmentParams;
+    const NAME: &'static str = "Augment";
+    const SUMMARY: &'static str = "Makes V augmented views of every image (SimCLR, SCAN's strong augmentation, the Keras example's, or a custom list) as one f32 tensor per batch, laid out [views][batch][3][H][W].";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "views",
+            ty: "usize",
+            doc: "views per image",
+        },
+        ParamDoc {
+            name: "recipe",
+            ty: "SimClr(size, crop_scale) | ScanStrong(size) | Keras(size) | Custom([op, …])",
+            doc: "the augmentation",
+        },
+    ];
+    const INPUTS: &'static [InputPort] = &[
+        InputPort {
+            field: "input",
+            payload: PortType::Images,
+            required: true,
+            doc: "the images",
+        },
+        InputPort {
+            field: "normalize_from",
+            payload: PortType::Metrics,
+            required: false,
+            doc: "channel statistics (ChannelStats) replacing every Normalize's mean and std",
+        },
+    ];
+    const OUTPUT: Option<PortType> = Some(PortType::Views);
+
+    fn build(params: AugmentParams, _ctx: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        let mut errors = Vec::new();
+        if params.views == 0 {
+            errors.push(ParamError::new("views", "must be at least 1"));
+        }
+        let pipeline = params.recipe.pipeline().map_err(|e| {
+            errors.push(ParamError::new("recipe", e.to_string()));
+        });
+        match pipeline {
+            Ok(pipeline) if errors.is_empty() => Ok(Augment { params, pipeline }),
+            _ => Err(errors),
+        }
+    }
+
+    fn run(mut self, ctx: &mut Context) -> Result<(), OpError> {
+        if ctx.has_input("normalize_from") {
+            self.adapt_normalisation(ctx)?;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(ctx.workers())
+            .build()
+            .map_err(|e| OpError::Failed(format!("cannot start the augmentation pool: {e}")))?;
+        while let Some(batch) = ctx.recv_images("input")? {
+            let mut data = Vec::new();
+            let views = self.params.views;
+            let (width, height) = augment_batch(
+                &self.pipeline,
+                &batch,
+                views,
+                ctx.seed(),
+                batch.epoch,
+                &pool,
+                &mut data,
+            )
+            .map_err(|e| OpError::Failed(e.to_string()))?;
+            let out = ViewBatch {
+                views,
+                batch: batch.len(),
+                channels: 3,
+                height,
+                width,
+                data,
+                indices: batch.indices.clone(),
+                labels: batch.labels.clone(),
+                epoch: batch.epoch,
+            };
+            ctx.send(Payload::Views(Arc::new(out)))?;
+        }
+        Ok(())
+    }
+}
+
+impl Augment {
+    /// Replaces every Normalize op's statistics with those received on `normalize_from`.
+    fn adapt_normalisation(&mut self, ctx: &mut Context) -> Result<(), OpError> {
+        let stats = ctx
+            .recv("normalize_from")?
+            .ok_or_else(|| OpError::Failed("`normalize_from` sent no statistics".into()))?;
+        let doc = stats.as_metrics().cloned().unwrap_or_default();
+        let (mean, std) = (triple(&doc["mean"]), triple(&doc["std"]));
+        let (Some(mean), Some(std)) = (mean, std) else {
+            return Err(OpError::Failed("`normalize_from` must send `mean` and `std` lists of 3 numbers (as ChannelStats does)".into()));
+        };
+        let ops = self
+            .pipeline
+            .ops()
+            .iter()
+            .map(|op| match op {
+                AugmentOp::Normalize { .. } => AugmentOp::Normalize { mean, std },
+                other => other.clone(),
+            })
+            .collect();
+        self.pipeline = Pipeline::new(ops).map_err(|e| OpError::Failed(e.to_string()))?;
+        Ok(())
+    }
+}
+
+fn triple(value: &serde_json::Value) -> Option<(f32, f32, f32)> {
+    let list = value.as_array()?;
+    let get = |i: usize| list.get(i).and_then(|v| v.as_f64()).map(|v| v as f32);
+    (list.len() == 3).then_some((get(0)?, get(1)?, get(2)?))
+}
