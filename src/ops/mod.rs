@@ -12,6 +12,7 @@ mod image_grid;
 mod images;
 mod registry;
 mod view_grid;
+mod view_stats;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ pub use image_grid::{ImageGrid, ImageGridParams};
 pub use images::{ImageSource, Images, ImagesParams, Order};
 pub use registry::{ConfigureError, Configured, ErasedOperator, Registry, Runnable};
 pub use view_grid::{ViewGrid, ViewGridParams};
+pub use view_stats::ViewStats;
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -134,6 +134,7 @@ impl Registry {
         registry.register::<super::ChannelStats>();
         registry.register::<super::Augment>();
         registry.register::<super::ViewGrid>();
+        registry.register::<super::ViewStats>();
         registry
     }
 
