@@ -9,6 +9,7 @@ pub mod folder;
 pub mod resize;
 pub mod store;
 pub mod tensors;
+pub mod tolerant;
 
 pub mod fetch;
 
@@ -20,6 +21,7 @@ pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
 pub use resize::resize_rgb8;
 pub use tensors::{FeatureBatch, NeighbourTable, ViewBatch};
+pub use tolerant::SkipUnreadable;
 
 pub use decode::decode_rgb_resized;
 pub use store::PackedStore;

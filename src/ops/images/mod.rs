@@ -14,8 +14,10 @@ pub use source::ImageSource;
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::{
-    fingerprint_path, first_per_class, labels_of, read_batch, Dataset, ImageBatch, PackedStore,
+    fingerprint_path, first_per_class, labels_of, read_batch, DataError, Dataset, ImageBatch,
+    PackedStore, SkipUnreadable,
 };
+use crate::fsutil::write_atomic;
 use crate::hash::StableHasher;
 use crate::payload::{Payload, PortType};
 use crate::rng::SplitMix64;
@@ -29,6 +31,16 @@ pub enum Order {
     Sorted,
     /// A permutation drawn from the node's seed and the epoch.
     Shuffled,
+}
+
+/// What to do with an image that cannot be read or decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnError {
+    /// Stop the run with an error naming the file.
+    #[default]
+    Fail,
+    /// Leave the image out, and list it (with why) in the node's `skipped.txt`.
+    Skip,
 }
 
 /// Parameters of [`Images`].
@@ -56,6 +68,9 @@ pub struct ImagesParams {
     /// Pack the decoded images into a memory-mapped store (reused across runs and graphs).
     #[serde(default = "yes")]
     pub store: bool,
+    /// What to do with an unreadable image.
+    #[serde(default)]
+    pub on_error: OnError,
 }
 
 fn default_batch() -> usize {
@@ -80,6 +95,7 @@ impl Default for ImagesParams {
             order: Order::default(),
             epochs: 1,
             store: true,
+            on_error: OnError::Fail,
         }
     }
 }
@@ -102,6 +118,7 @@ impl Operator for Images {
         ParamDoc { name: "order", ty: "Sorted | Shuffled", doc: "emission order; Shuffled draws a permutation per epoch from the node's seed" },
         ParamDoc { name: "epochs", ty: "u64", doc: "passes over the data" },
         ParamDoc { name: "store", ty: "bool", doc: "decode once into a memory-mapped store under <runs>/.shared/stores/" },
+        ParamDoc { name: "on_error", ty: "Fail | Skip", doc: "an unreadable image stops the run, or is left out and listed in skipped.txt" },
     ];
     const INPUTS: &'static [InputPort] = &[];
     const OUTPUT: Option<PortType> = Some(PortType::Images);
@@ -147,13 +164,21 @@ impl Operator for Images {
             .build()
             .map_err(|e| OpError::Failed(format!("cannot start the decode pool: {e}")))?;
         let (width, height) = self.size_of(dataset.as_ref())?;
+        let tolerant = SkipUnreadable::new(dataset.as_ref(), (width, height), &pool);
+        let source: &dyn Dataset = match self.params.on_error {
+            OnError::Fail => dataset.as_ref(),
+            OnError::Skip => &tolerant,
+        };
         let store = match self.params.store {
-            true => Some(self.pack(dataset.as_ref(), (width, height), &pool, ctx)?),
+            true => Some(self.pack(source, (width, height), &pool, ctx)?),
             false => None,
         };
+        if let Some(skipped) = tolerant.skipped() {
+            report_skipped(dataset.as_ref(), skipped, ctx)?;
+        }
         let reader: &dyn Dataset = match &store {
             Some(store) => store,
-            None => dataset.as_ref(),
+            None => source,
         };
         let selected = self.select(reader)?;
         ctx.set_total(selected.len() as u64 * self.params.epochs);
@@ -179,10 +204,22 @@ impl Images {
                 self.path.display()
             )));
         }
-        match self.params.size.or(dataset.native_size()) {
-            Some(size) => Ok(size),
-            None => Ok(dataset.image_size(0)?),
+        if let Some(size) = self.params.size.or(dataset.native_size()) {
+            return Ok(size);
         }
+        let tries = match self.params.on_error {
+            OnError::Fail => 1,
+            OnError::Skip => dataset.len().min(100),
+        };
+        let mut first = Err(OpError::Failed("no image".into()));
+        for i in 0..tries {
+            match dataset.image_size(i) {
+                Ok(size) => return Ok(size),
+                Err(e) if i == 0 => first = Err(e.into()),
+                Err(_) => {}
+            }
+        }
+        first
     }
 
     /// Opens (or builds) the packed store of this source at this size.
@@ -234,6 +271,33 @@ impl Images {
         }
         order
     }
+}
+
+/// Lists the images left out in the node's `skipped.txt` and says how many in its status.
+fn report_skipped(
+    dataset: &dyn Dataset,
+    skipped: &[(usize, DataError)],
+    ctx: &Context,
+) -> Result<(), OpError> {
+    let path = ctx.run_dir().join("skipped.txt");
+    let line = |(i, e): &(usize, DataError)| {
+        let why = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("{}\t{why}\n", dataset.name(*i))
+    };
+    let lines: String = skipped.iter().map(line).collect();
+    write_atomic(&path, lines.as_bytes()).map_err(|e| OpError::io(&path, e))?;
+    if !skipped.is_empty() {
+        ctx.set_status(format!(
+            "skipped {} unreadable images (listed in {})",
+            skipped.len(),
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// A batch copied straight out of the memory-mapped store.
