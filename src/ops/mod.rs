@@ -11,6 +11,9 @@ mod image_grid;
 mod images;
 mod registry;
 
+mod features;
+mod knn;
+
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -23,6 +26,9 @@ pub use channel_stats::{ChannelStats, ChannelStatsParams};
 pub use image_grid::{ImageGrid, ImageGridParams};
 pub use images::{ImageSource, Images, ImagesParams, Order};
 pub use registry::{ConfigureError, Configured, ErasedOperator, Registry, Runnable};
+
+pub use features::{FeatureSource, Features, FeaturesParams};
+pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

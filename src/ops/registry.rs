@@ -132,6 +132,8 @@ impl Registry {
         registry.register::<super::Images>();
         registry.register::<super::ImageGrid>();
         registry.register::<super::ChannelStats>();
+        registry.register::<super::Features>();
+        registry.register::<super::Knn>();
         registry
     }
 
