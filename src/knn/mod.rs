@@ -10,6 +10,7 @@ pub mod exact;
 mod gather;
 pub mod hnsw;
 pub mod quality;
+pub mod synthetic;
 mod table_io;
 mod topk;
 
