@@ -76,9 +76,10 @@ mod tests {
         let path = dir.path().join("n.npy");
         write_npy_u32(&path, 2, 3, &[0, 1, 2, 16_777_217, 4, u32::MAX]).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        // numpy aligns the data to 64 bytes: header 64 + 6 values × 4 bytes.
-        assert_eq!(bytes.len(), 64 + 24);
-        assert!(String::from_utf8_lossy(&bytes[..64]).contains("'descr': '<u4'"));
+        // numpy aligns the data to 64 bytes; the dict with its 21-digit growth room is 81
+        // bytes, so the header takes 128, then 6 values × 4 bytes.
+        assert_eq!(bytes.len(), 128 + 24);
+        assert!(String::from_utf8_lossy(&bytes[..128]).contains("'descr': '<u4'"));
         let (rows, cols, data) = read_npy_u32(&path).unwrap();
         assert_eq!((rows, cols), (2, 3));
         assert_eq!(data, vec![0, 1, 2, 16_777_217, 4, u32::MAX]);
