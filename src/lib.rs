@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod fsutil;
 pub mod graph;
 pub mod hash;
+pub mod knn;
 pub mod ops;
 pub mod payload;
 pub mod report;

@@ -161,7 +161,7 @@ pub fn write_npy_f32(path: &Path, rows: usize, cols: usize, data: &[f32]) -> io:
             format!("{} values do not fill a {rows}x{cols} matrix", data.len()),
         ));
     }
-    let header = npy_header(rows, cols)?;
+    let header = npy_header("<f4", rows, cols)?;
     write_atomic_with(path, |writer| {
         writer.write_all(&header)?;
         for value in data {
@@ -171,12 +171,13 @@ pub fn write_npy_f32(path: &Path, rows: usize, cols: usize, data: &[f32]) -> io:
     })
 }
 
-/// The version-1.0 preamble and header numpy writes for a C-order `<f4` (rows, cols) array:
+/// The version-1.0 preamble and header numpy writes for a C-order (rows, cols) array of dtype
+/// `descr` (e.g. `<f4`):
 /// the dict, room for a 21-digit first dimension, then spaces and `\n` up to a multiple of 64
 /// bytes (numpy pads by 1..=64 bytes, never 0).
-fn npy_header(rows: usize, cols: usize) -> io::Result<Vec<u8>> {
+fn npy_header(descr: &str, rows: usize, cols: usize) -> io::Result<Vec<u8>> {
     let mut dict =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     dict.push_str(&" ".repeat(GROWTH_DIGITS.saturating_sub(rows.to_string().len())));
     let preamble = MAGIC.len() + 2 + 2;
     let pad = ALIGN - (preamble + dict.len() + 1) % ALIGN;
@@ -191,6 +192,9 @@ fn npy_header(rows: usize, cols: usize) -> io::Result<Vec<u8>> {
     out.push(b'\n');
     Ok(out)
 }
+
+mod int;
+pub use int::{read_npy_u32, write_npy_u32};
 
 #[cfg(test)]
 mod tests;

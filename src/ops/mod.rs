@@ -14,6 +14,9 @@ mod registry;
 mod view_grid;
 mod view_stats;
 
+mod features;
+mod knn;
+
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -29,6 +32,9 @@ pub use images::{ImageSource, Images, ImagesParams, Order};
 pub use registry::{ConfigureError, Configured, ErasedOperator, Registry, Runnable};
 pub use view_grid::{ViewGrid, ViewGridParams};
 pub use view_stats::ViewStats;
+
+pub use features::{FeatureSource, Features, FeaturesParams};
+pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -135,6 +135,8 @@ impl Registry {
         registry.register::<super::Augment>();
         registry.register::<super::ViewGrid>();
         registry.register::<super::ViewStats>();
+        registry.register::<super::Features>();
+        registry.register::<super::Knn>();
         registry
     }
 

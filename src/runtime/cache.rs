@@ -37,7 +37,10 @@ struct Done {
 
 /// Whether a node's output can be stored and replayed (sinks trivially can).
 pub(crate) fn cacheable(output: Option<PortType>) -> bool {
-    matches!(output, None | Some(PortType::Metrics))
+    matches!(
+        output,
+        None | Some(PortType::Metrics) | Some(PortType::Neighbours)
+    )
 }
 
 /// Each node's cache key, in graph order.
@@ -107,6 +110,10 @@ fn load_output(dir: &Path, output: Option<PortType>) -> Option<Vec<Payload>> {
                     .collect(),
             )
         }
+        Some(PortType::Neighbours) => {
+            let table = crate::knn::load_table(dir).ok()?;
+            Some(vec![Payload::Neighbours(table.into())])
+        }
         Some(_) => None,
     }
 }
@@ -130,6 +137,9 @@ pub(crate) fn save(
     let docs: Vec<&serde_json::Value> = outputs.iter().filter_map(Payload::as_metrics).collect();
     if !docs.is_empty() {
         write_atomic(&dir.join(OUTPUT_FILE), &serde_json::to_vec_pretty(&docs)?)?;
+    }
+    if let Some(table) = outputs.iter().find_map(Payload::as_neighbours) {
+        crate::knn::save_table(dir, table)?;
     }
     let done = Done {
         key: key.to_string(),

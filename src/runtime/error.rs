@@ -38,6 +38,9 @@ pub enum OpError {
     /// Any other failure, described.
     #[error("{0}")]
     Failed(String),
+    /// Neighbour mining failed.
+    #[error(transparent)]
+    Knn(#[from] crate::knn::KnnError),
 }
 
 impl OpError {

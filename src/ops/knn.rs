@@ -1,0 +1,240 @@
+//! `Knn`: mines each point's k nearest neighbours (cosine similarity) from all the feature
+//! batches it receives — SCAN's step 2. Writes `neighbours.npy` (`<u4`, N×k),
+//! `similarities.npy` (`<f4`, N×k) and `quality.json` into its run folder (plus the HNSW
+//! index and its sidecar when approximate) and sends the table once.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::ThreadPool;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use crate::data::NeighbourTable;
+use crate::knn::hnsw::{HnswIndex, HnswParams};
+use crate::knn::{exact, gather, quality, save_table, KnnError, UnitRows};
+use crate::payload::{Payload, PortType};
+use crate::runtime::{Context, OpError};
+
+/// Up to this many points `Auto` searches exactly; above it, HNSW. Measured with
+/// `benches/knn.rs` (opt-level 3, 2 threads, loaded machine): exact top-20 of 60,000 × 128
+/// took 38 CPU-s, an HNSW build + query (m 16, ef 200/64) 150 CPU-s. Exact grows as N², HNSW
+/// as about N log N, so they cross near 150,000 points; 100,000 keeps a margin for exact.
+pub const AUTO_EXACT_MAX: usize = 100_000;
+
+/// How neighbours are searched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKind {
+    /// Brute force: every pair's similarity (blocked GEMM).
+    Exact,
+    /// An HNSW graph (approximate; recall is measured and reported).
+    Hnsw {
+        /// Links per node and layer.
+        #[serde(default = "default_m")]
+        m: usize,
+        /// Candidate list width while inserting.
+        #[serde(default = "default_ef_construction")]
+        ef_construction: usize,
+        /// Candidate list width while searching.
+        #[serde(default = "default_ef_search")]
+        ef_search: usize,
+    },
+    /// Exact up to [`AUTO_EXACT_MAX`] points, HNSW with default parameters above.
+    #[default]
+    Auto,
+}
+
+fn default_m() -> usize {
+    HnswParams::default().m
+}
+fn default_ef_construction() -> usize {
+    HnswParams::default().ef_construction
+}
+fn default_ef_search() -> usize {
+    HnswParams::default().ef_search
+}
+
+/// Parameters of [`Knn`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnnParams {
+    /// Neighbours per point.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// How neighbours are searched.
+    #[serde(default)]
+    pub index: IndexKind,
+}
+
+fn default_k() -> usize {
+    20
+}
+
+impl Default for KnnParams {
+    fn default() -> Self {
+        KnnParams {
+            k: default_k(),
+            index: IndexKind::default(),
+        }
+    }
+}
+
+/// The `Knn` operator.
+pub struct Knn {
+    params: KnnParams,
+}
+
+impl Operator for Knn {
+    type Params = KnnParams;
+    const NAME: &'static str = "Knn";
+    const SUMMARY: &'static str = "Mines each point's k nearest neighbours by cosine similarity (exact or HNSW) and reports their quality.";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "k",
+            ty: "usize",
+            doc: "neighbours per point (below the number of points)",
+        },
+        ParamDoc {
+            name: "index",
+            ty: "Exact | Hnsw(m, ef_construction, ef_search) | Auto",
+            doc: "the search; Auto is exact up to 100,000 points",
+        },
+    ];
+    const INPUTS: &'static [InputPort] = &[InputPort {
+        field: "input",
+        payload: PortType::Features,
+        required: true,
+        doc: "the feature vectors (all of them are gathered first)",
+    }];
+    const OUTPUT: Option<PortType> = Some(PortType::Neighbours);
+
+    fn build(params: KnnParams, _ctx: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        let mut errors = Vec::new();
+        if params.k == 0 {
+            errors.push(ParamError::new("k", "must be at least 1"));
+        }
+        if let IndexKind::Hnsw { m, ef_search, .. } = params.index {
+            if !(2..=255).contains(&m) {
+                errors.push(ParamError::new("index", "m must be within 2..=255"));
+            }
+            if ef_search == 0 {
+                errors.push(ParamError::new("index", "ef_search must be at least 1"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Knn { params })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let mut batches = Vec::new();
+        while let Some(payload) = ctx.recv("input")? {
+            match payload {
+                Payload::Features(batch) => batches.push(batch),
+                other => return Err(wrong_payload(&other)),
+            }
+        }
+        let gathered = gather(&batches)?;
+        drop(batches);
+        ctx.set_total(gathered.data.len().checked_div(gathered.dim).unwrap_or(0) as u64);
+        let rows = UnitRows::normalise(gathered.data, gathered.dim)?;
+        rows.check_k(self.params.k)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(ctx.workers())
+            .build()
+            .map_err(|e| KnnError::Pool(e.to_string()))?;
+        let (mut table, mut report) = self.mine(&rows, &pool, ctx)?;
+        if let Some(labels) = gathered.labels {
+            report["label_agreement"] = json!(quality::label_agreement(&table, &labels));
+            table.labels = Some(labels);
+        }
+        finish(ctx, table, report)
+    }
+}
+
+impl Knn {
+    /// Builds the table with the chosen index; returns it with the quality figures so far.
+    fn mine(
+        &self,
+        rows: &UnitRows,
+        pool: &ThreadPool,
+        ctx: &Context,
+    ) -> Result<(NeighbourTable, serde_json::Value), OpError> {
+        let k = self.params.k;
+        let hnsw = match self.params.index {
+            IndexKind::Exact => None,
+            IndexKind::Auto if rows.len() <= AUTO_EXACT_MAX => None,
+            IndexKind::Auto => Some(HnswParams::default()),
+            IndexKind::Hnsw {
+                m,
+                ef_construction,
+                ef_search,
+            } => Some(HnswParams {
+                m,
+                ef_construction,
+                ef_search,
+            }),
+        };
+        let mut report = json!({ "points": rows.len(), "dim": rows.dim(), "k": k });
+        let Some(params) = hnsw else {
+            ctx.set_status(format!("exact top-{k} of {} points", rows.len()));
+            let start = Instant::now();
+            let table = exact::search(rows, k, pool)?;
+            report["index"] = json!("exact");
+            report["query_seconds"] = json!(start.elapsed().as_secs_f64());
+            return Ok((table, report));
+        };
+        ctx.set_status(format!("building HNSW over {} points", rows.len()));
+        let start = Instant::now();
+        let index = HnswIndex::build(rows, params, pool);
+        let built = start.elapsed().as_secs_f64();
+        index.save(ctx.run_dir(), rows)?;
+        let start = Instant::now();
+        let table = index.query_all(rows, k, pool)?;
+        let queried = start.elapsed().as_secs_f64();
+        let recall = quality::recall_at_k(rows, &table, quality::RECALL_QUERIES, ctx.seed(), pool)?;
+        report["index"] = json!({ "hnsw": params });
+        report["build_seconds"] = json!(built);
+        report["query_seconds"] = json!(queried);
+        report["recall_at_k"] = json!(recall);
+        Ok((table, report))
+    }
+}
+
+fn wrong_payload(found: &Payload) -> OpError {
+    OpError::WrongPayload {
+        field: "input".into(),
+        found: found.port_type().describe(),
+        expected: "feature batches".into(),
+    }
+}
+
+/// Writes the table and `quality.json`, shows the quality line, sends the table.
+fn finish(
+    ctx: &mut Context,
+    table: NeighbourTable,
+    report: serde_json::Value,
+) -> Result<(), OpError> {
+    let dir = ctx.run_dir().to_path_buf();
+    save_table(&dir, &table).map_err(|e| OpError::io(&dir, e))?;
+    let path = dir.join("quality.json");
+    let text = serde_json::to_vec_pretty(&report).map_err(|e| OpError::Failed(e.to_string()))?;
+    crate::fsutil::write_atomic(&path, &text).map_err(|e| OpError::io(&path, e))?;
+    ctx.set_status(status_line(&report));
+    ctx.send(Payload::Neighbours(Arc::new(table)))
+}
+
+/// e.g. `k=20 hnsw recall@20 0.987 label agreement 0.874`.
+fn status_line(report: &serde_json::Value) -> String {
+    let k = &report["k"];
+    let mut line = match report["recall_at_k"].as_f64() {
+        Some(recall) => format!("k={k} hnsw recall@{k} {recall:.3}"),
+        None => format!("k={k} exact"),
+    };
+    if let Some(agreement) = report["label_agreement"].as_f64() {
+        line.push_str(&format!(" label agreement {agreement:.3}"));
+    }
+    line
+}
