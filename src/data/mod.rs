@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod folder;
 pub mod resize;
 pub mod store;
+pub(crate) mod tar_reader;
 pub mod tensors;
 pub mod tolerant;
 

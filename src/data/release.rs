@@ -6,15 +6,15 @@ mod records;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::ops::Deref;
-use std::path::{Component, Path};
+use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
 use memmap2::Mmap;
 
 use crate::data::error::{DataError, Result};
 use crate::data::fingerprint::fingerprint_path;
+use crate::data::tar_reader::{archive_error, entry_name, open_tar};
 
 pub(crate) use records::{class_names, count_records, interleave, out_of_range, write_rgb};
 
@@ -134,27 +134,11 @@ fn map_folder(dir: &Path, wanted: &[&str]) -> Result<(HashMap<String, Member>, S
 
 /// Reads the wanted members of a tar or tar.gz archive into memory, stopping once all are found.
 fn read_archive(path: &Path, wanted: &[&str]) -> Result<HashMap<String, Member>> {
-    let mut file = BufReader::new(File::open(path).map_err(|e| io_error(path, e))?);
-    let gzipped = file
-        .fill_buf()
-        .map_err(|e| io_error(path, e))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gzipped {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = open_tar(path)?;
     let mut members = HashMap::new();
     for entry in archive.entries().map_err(|e| archive_error(path, e))? {
         let mut entry = entry.map_err(|e| archive_error(path, e))?;
-        let entry_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if is_unsafe(&entry_name) {
-            return Err(DataError::UnsafeEntry {
-                archive: path.to_path_buf(),
-                entry: entry_name,
-            });
-        }
+        let entry_name = entry_name(path, &entry)?;
         let base = entry_name.rsplit('/').next().unwrap_or_default();
         let Some(file) = wanted.iter().find(|w| **w == base) else {
             continue;
@@ -194,30 +178,10 @@ fn read_member<R: Read>(
     Ok(bytes)
 }
 
-/// Whether an archive entry path is absolute or climbs out with `..`.
-fn is_unsafe(name: &str) -> bool {
-    name.starts_with('/')
-        || name.starts_with('\\')
-        || Path::new(name).components().any(|c| {
-            matches!(
-                c,
-                Component::ParentDir | Component::RootDir | Component::Prefix(_)
-            )
-        })
-}
-
 /// Wraps an I/O error on `path`.
 fn io_error(path: &Path, source: io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
         source,
-    }
-}
-
-/// Wraps an error raised while reading the archive at `path`.
-fn archive_error(path: &Path, err: io::Error) -> DataError {
-    DataError::Archive {
-        path: path.to_path_buf(),
-        message: err.to_string(),
     }
 }

@@ -1,27 +1,15 @@
 //! Reading ImageFolder images straight from a tar or tar.gz archive, refusing unsafe entry paths.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Component, Path};
+use std::io::Read;
+use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
-
-use super::{io_error, is_image_name, Data, Item};
-use crate::data::error::{DataError, Result};
+use super::{is_image_name, Data, Item};
+use crate::data::error::Result;
+use crate::data::tar_reader::{archive_error, entry_name, open_tar};
 
 /// Reads a tar archive (gzipped or not, detected by its magic bytes) and keeps the selected images.
 pub(super) fn scan_archive(path: &Path, split: Option<&str>) -> Result<Vec<Item>> {
-    let mut file = BufReader::new(File::open(path).map_err(|e| io_error(path, e))?);
-    let gzipped = file
-        .fill_buf()
-        .map_err(|e| io_error(path, e))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gzipped {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = open_tar(path)?;
     let mut items = Vec::new();
     for entry in archive.entries().map_err(|e| archive_error(path, e))? {
         let mut entry = entry.map_err(|e| archive_error(path, e))?;
@@ -38,13 +26,7 @@ fn read_entry<R: Read>(
     entry: &mut tar::Entry<R>,
     split: Option<&str>,
 ) -> Result<Option<Item>> {
-    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-    if is_unsafe(&name) {
-        return Err(DataError::UnsafeEntry {
-            archive: archive.to_path_buf(),
-            entry: name,
-        });
-    }
+    let name = entry_name(archive, entry)?;
     if !entry.header().entry_type().is_file() {
         return Ok(None);
     }
@@ -63,18 +45,6 @@ fn read_entry<R: Read>(
     }))
 }
 
-/// Whether an archive entry path is absolute or climbs out with `..`.
-fn is_unsafe(name: &str) -> bool {
-    name.starts_with('/')
-        || name.starts_with('\\')
-        || Path::new(name).components().any(|c| {
-            matches!(
-                c,
-                Component::ParentDir | Component::RootDir | Component::Prefix(_)
-            )
-        })
-}
-
 /// The class of an archive entry (its parent folder) when it is a visible image in the selected split.
 fn archive_class(name: &str, split: Option<&str>) -> Option<String> {
     let parts: Vec<&str> = name
@@ -89,13 +59,5 @@ fn archive_class(name: &str, split: Option<&str>) -> Option<String> {
     match split {
         Some(split) if above.last() != Some(&split) => None,
         _ => Some(class.to_string()),
-    }
-}
-
-/// Wraps an error raised while reading the archive at `path`.
-fn archive_error(path: &Path, err: io::Error) -> DataError {
-    DataError::Archive {
-        path: path.to_path_buf(),
-        message: err.to_string(),
     }
 }
