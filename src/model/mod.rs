@@ -1,0 +1,4 @@
+//! The model side of SCAN on candle: compute kernels on channels-last tensors, encoders,
+//! heads, losses, optimisers, schedules and checkpoints.
+
+pub mod kernels;
