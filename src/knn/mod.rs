@@ -5,6 +5,7 @@
 //!
 //! Every search takes [`UnitRows`], the one type that guarantees finite, unit-length rows.
 
+pub mod classify;
 mod error;
 pub mod exact;
 mod gather;

@@ -1,4 +1,8 @@
 //! The model side of SCAN on candle: compute kernels on channels-last tensors, encoders,
 //! heads, losses, optimisers, schedules and checkpoints.
 
+pub mod artifact;
+pub mod input;
 pub mod kernels;
+
+pub use artifact::ModelArtifact;
