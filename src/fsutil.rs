@@ -1,4 +1,4 @@
-//! File-system helpers: atomic file writes (temp file, fsync, rename).
+//! File-system helpers: atomic file writes (temp file, fsync, rename) and log appends.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -105,4 +105,14 @@ mod tests {
             io::ErrorKind::InvalidInput
         );
     }
+}
+
+/// Appends `line` and a newline to the file at `path`, creating it if needed (for logs that
+/// grow during a run, such as a training history).
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(file, "{line}")
 }

@@ -194,7 +194,9 @@ fn npy_header(descr: &str, rows: usize, cols: usize) -> io::Result<Vec<u8>> {
 }
 
 mod int;
+mod stream;
 pub use int::{read_npy_u32, write_npy_u32};
+pub use stream::NpyRowWriter;
 
 #[cfg(test)]
 mod tests;
