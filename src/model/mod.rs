@@ -2,3 +2,9 @@
 //! heads, losses, optimisers, schedules and checkpoints.
 
 pub mod kernels;
+
+pub mod checkpoint;
+pub mod loss;
+pub mod optim;
+pub mod schedule;
+pub mod train_error;
