@@ -5,4 +5,10 @@ pub mod artifact;
 pub mod input;
 pub mod kernels;
 
+pub mod checkpoint;
+pub mod loss;
+pub mod optim;
+pub mod schedule;
+pub mod train_error;
+
 pub use artifact::ModelArtifact;
