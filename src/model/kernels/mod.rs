@@ -1,21 +1,77 @@
 //! The compute kernels encoders are built from, on **NHWC** (channels-last) tensors:
 //! convolution, batch normalisation (optionally fused with ReLU) and 2×2 max-pooling.
 //!
-//! Every kernel takes and returns candle tensors and supports backpropagation. The
-//! implementations here are portable compositions of candle operations that run on any
-//! device; the CPU has faster custom operations where they pay.
+//! Every kernel takes and returns candle tensors and supports backpropagation. On the CPU
+//! with f32 tensors they run as custom operations with hand-written backward passes
+//! (im2col + one GEMM per chunk of images for convolutions, fused row loops for batch norm);
+//! on any other device or dtype they fall back to the [`portable`] compositions of candle
+//! operations. Both give the same values (to float rounding); the CPU operations are
+//! bit-identical run to run and for any thread count.
 
-use candle_core::{DType, Result, Tensor, D};
+mod batchnorm;
+mod conv;
+mod cpu;
+mod error;
+mod im2col;
+mod pool;
+pub mod portable;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use candle_core::{DType, Result, Tensor};
+
+pub use error::KernelError;
+
+/// Whether every tensor is f32 on the CPU, where the custom operations run.
+fn fast(tensors: &[&Tensor]) -> bool {
+    tensors
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}
 
 /// 2-D convolution without bias. `x` is `(B, H, W, Cin)`, `w` is `(Cout, kh, kw, Cin)`;
 /// returns `(B, Ho, Wo, Cout)` with `Ho = (H + 2·padding − kh) / stride + 1`.
 pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
-    let x_nchw = x.permute((0, 3, 1, 2))?;
-    let w_oihw = w.permute((0, 3, 1, 2))?.contiguous()?;
-    x_nchw
-        .conv2d(&w_oihw, padding, stride, 1, 1)?
-        .permute((0, 2, 3, 1))?
-        .contiguous()
+    if fast(&[x, w]) {
+        conv::conv2d(x, w, stride, padding)
+    } else {
+        portable::conv2d(x, w, stride, padding)
+    }
+}
+
+/// The gradient of [`conv2d`] with respect to its input `(B, height, width, Cin)`, given the
+/// output gradient `dy (B, Ho, Wo, Cout)` and the weight `w`. Backpropagation through
+/// [`conv2d`] calls this; it is public for benchmarks and tests.
+pub fn conv2d_input_grad(
+    dy: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    padding: usize,
+    input_hw: (usize, usize),
+) -> Result<Tensor> {
+    if fast(&[dy, w]) {
+        conv::input_grad(dy, w, stride, padding, input_hw)
+    } else {
+        portable::conv2d_input_grad(dy, w, stride, padding, input_hw)
+    }
+}
+
+/// The gradient of [`conv2d`] with respect to its `(Cout, kh, kw, Cin)` weight, given the
+/// input `x` and the output gradient `dy`. Backpropagation through [`conv2d`] calls this; it
+/// is public for benchmarks and tests.
+pub fn conv2d_weight_grad(
+    x: &Tensor,
+    dy: &Tensor,
+    stride: usize,
+    padding: usize,
+    kernel_hw: (usize, usize),
+) -> Result<Tensor> {
+    if fast(&[x, dy]) {
+        conv::weight_grad(x, dy, stride, padding, kernel_hw)
+    } else {
+        portable::conv2d_weight_grad(x, dy, stride, padding, kernel_hw)
+    }
 }
 
 /// Batch normalisation in training mode over `(B, H, W, C)` (or `(B, C)`): normalises with
@@ -29,19 +85,16 @@ pub fn batch_norm_train(
     eps: f64,
     relu: bool,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let channels = x.dim(D::Minus1)?;
-    let rows = x.elem_count() / channels;
-    let flat = x.reshape((rows, channels))?;
-    let mean = flat.mean_keepdim(0)?;
-    let centred = flat.broadcast_sub(&mean)?;
-    let var = centred.sqr()?.mean_keepdim(0)?;
-    let normed = centred.broadcast_div(&(var.clone() + eps)?.sqrt()?)?;
-    let out = affine(&normed, gamma, beta, relu)?.reshape(x.shape())?;
-    Ok((out, mean.squeeze(0)?.detach(), var.squeeze(0)?.detach()))
+    if fast(&[x, gamma, beta]) {
+        batchnorm::batch_norm_train(x, gamma, beta, eps, relu)
+    } else {
+        portable::batch_norm_train(x, gamma, beta, eps, relu)
+    }
 }
 
 /// Batch normalisation in evaluation mode: normalises with the given running `mean` and
 /// `var`, then scales, shifts and (when `relu`) rectifies, as [`batch_norm_train`] does.
+/// On the CPU the running statistics are constants: no gradient flows to them.
 pub fn batch_norm_eval(
     x: &Tensor,
     gamma: &Tensor,
@@ -51,30 +104,22 @@ pub fn batch_norm_eval(
     eps: f64,
     relu: bool,
 ) -> Result<Tensor> {
-    let channels = x.dim(D::Minus1)?;
-    let flat = x.reshape((x.elem_count() / channels, channels))?;
-    let normed = flat
-        .broadcast_sub(mean)?
-        .broadcast_div(&(var + eps)?.sqrt()?)?;
-    affine(&normed, gamma, beta, relu)?.reshape(x.shape())
-}
-
-fn affine(normed: &Tensor, gamma: &Tensor, beta: &Tensor, relu: bool) -> Result<Tensor> {
-    let out = normed.broadcast_mul(gamma)?.broadcast_add(beta)?;
-    if relu {
-        out.relu()
+    if fast(&[x, gamma, beta, mean, var]) {
+        batchnorm::batch_norm_eval(x, gamma, beta, mean, var, eps, relu)
     } else {
-        Ok(out)
+        portable::batch_norm_eval(x, gamma, beta, mean, var, eps, relu)
     }
 }
 
 /// 2×2 max-pooling with stride 2 over `(B, H, W, C)`; odd trailing rows and columns are
-/// dropped, as PyTorch's `MaxPool2d(2)` does.
+/// dropped, as PyTorch's `MaxPool2d(2)` does. On the CPU the gradient of a window goes to
+/// its first maximum.
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
-    let (b, h, w, c) = x.dims4()?;
-    let (ho, wo) = (h / 2, w / 2);
-    let x = x.narrow(1, 0, ho * 2)?.narrow(2, 0, wo * 2)?;
-    x.reshape((b, ho, 2, wo, 2, c))?.max(4)?.max(2)
+    if fast(&[x]) {
+        pool::max_pool2(x)
+    } else {
+        portable::max_pool2(x)
+    }
 }
 
 /// Mean over the spatial dimensions: `(B, H, W, C)` → `(B, C)`.

@@ -1,0 +1,331 @@
+//! Batch normalisation over channels-last data (`rows × C`, any leading shape) as candle
+//! custom operations with a hand-written backward.
+//!
+//! Forward: `y = relu?((x − μ)·s·γ + β)`, `s = 1/√(σ² + ε)`, with the batch's mean and
+//! biased variance (training) or given running statistics (evaluation).
+//! Backward, with `g = dy·[y > 0]` under ReLU (else `dy`), `x̂ = (x − μ)·s`, and per channel
+//! over `N` rows `S₁ = Σ g`, `S₂ = Σ g·x̂`: `dγ = S₂`, `dβ = S₁`, and
+//! `dx = γs·(g − S₁/N − x̂·S₂/N)` with batch statistics, `dx = γs·g` with running ones
+//! (which are constants, so they receive no gradient).
+
+use std::sync::Arc;
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, D};
+
+use super::cpu::slice;
+use super::error::KernelError;
+use super::rows;
+
+/// Training mode on the CPU: returns `(y, batch mean, batch biased variance)`.
+pub(super) fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    relu: bool,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = "batch_norm_train";
+    let x = x.contiguous()?;
+    let channels = x.dim(D::Minus1)?;
+    per_channel(op, "gamma", gamma, channels)?;
+    per_channel(op, "beta", beta, channels)?;
+    let stats = x.apply_op1_no_bwd(&BatchStats)?;
+    let (mean, var) = (stats.get(0)?, stats.get(1)?);
+    let norm = Normalise::new(mean.to_vec1()?, &var.to_vec1()?, eps, true, relu);
+    let y = x.apply_op3_arc(
+        &gamma.contiguous()?,
+        &beta.contiguous()?,
+        Arc::new(Box::new(norm)),
+    )?;
+    Ok((y, mean, var))
+}
+
+/// Evaluation mode on the CPU, with running `mean` and `var`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    eps: f64,
+    relu: bool,
+) -> Result<Tensor> {
+    let op = "batch_norm_eval";
+    let x = x.contiguous()?;
+    let channels = x.dim(D::Minus1)?;
+    for (name, t) in [
+        ("gamma", gamma),
+        ("beta", beta),
+        ("mean", mean),
+        ("var", var),
+    ] {
+        per_channel(op, name, t, channels)?;
+    }
+    let norm = Normalise::new(mean.to_vec1()?, &var.to_vec1()?, eps, false, relu);
+    x.apply_op3_arc(
+        &gamma.contiguous()?,
+        &beta.contiguous()?,
+        Arc::new(Box::new(norm)),
+    )
+}
+
+/// Checks that `t` holds one value per channel.
+fn per_channel(op: &'static str, tensor: &'static str, t: &Tensor, channels: usize) -> Result<()> {
+    if t.dims() == [channels] {
+        return Ok(());
+    }
+    let found = t.dims().to_vec();
+    Err(KernelError::PerChannel {
+        op,
+        tensor,
+        channels,
+        found,
+    }
+    .into())
+}
+
+/// The channel count and row count of a channels-last operand.
+fn rows_channels(layout: &Layout) -> (usize, usize) {
+    let channels = layout.dims().last().copied().unwrap_or(1);
+    (layout.shape().elem_count() / channels.max(1), channels)
+}
+
+/// Per-channel batch mean and biased variance (two passes): `(2, C)`.
+struct BatchStats;
+
+impl CustomOp1 for BatchStats {
+    fn name(&self) -> &'static str {
+        "batch-norm-stats"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s, l, "batch_norm_train", "x")?;
+        let (n, c) = rows_channels(l);
+        let row = |r: usize| &x[r * c..][..c];
+        let add_rows = |rs: std::ops::Range<usize>, acc: &mut [f32]| {
+            rs.for_each(|r| acc.iter_mut().zip(row(r)).for_each(|(a, v)| *a += v))
+        };
+        let mean: Vec<f32> = rows::sums(n, c, c, add_rows)
+            .iter()
+            .map(|s| (s / n as f64) as f32)
+            .collect();
+        let add_squares = |rs: std::ops::Range<usize>, acc: &mut [f32]| {
+            for r in rs {
+                for ((a, v), m) in acc.iter_mut().zip(row(r)).zip(&mean) {
+                    *a += (v - m) * (v - m);
+                }
+            }
+        };
+        let var = rows::sums(n, c, c, add_squares)
+            .into_iter()
+            .map(|s| (s / n as f64) as f32);
+        let out: Vec<f32> = mean.iter().copied().chain(var).collect();
+        Ok((CpuStorage::F32(out), (2, c).into()))
+    }
+}
+
+/// `y = relu?((x − μ)·s·γ + β)` over `(x, γ, β)`.
+#[derive(Clone)]
+struct Normalise {
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    batch_stats: bool,
+    relu: bool,
+}
+
+impl Normalise {
+    fn new(mean: Vec<f32>, var: &[f32], eps: f64, batch_stats: bool, relu: bool) -> Self {
+        let inv_std = var
+            .iter()
+            .map(|v| (1.0 / (f64::from(*v) + eps).sqrt()) as f32)
+            .collect();
+        Self {
+            mean,
+            inv_std,
+            batch_stats,
+            relu,
+        }
+    }
+
+    /// `γ·s` per channel.
+    fn scale(&self, gamma: &[f32]) -> Vec<f32> {
+        gamma
+            .iter()
+            .zip(&self.inv_std)
+            .map(|(g, s)| g * s)
+            .collect()
+    }
+}
+
+impl CustomOp3 for Normalise {
+    fn name(&self) -> &'static str {
+        "batch-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = "batch_norm";
+        let (x, gamma, beta) = (
+            slice(xs, xl, op, "x")?,
+            slice(gs, gl, op, "gamma")?,
+            slice(bs, bl, op, "beta")?,
+        );
+        let (_, c) = rows_channels(xl);
+        let scale = self.scale(gamma);
+        let mut y = vec![0f32; x.len()];
+        rows::fill(&mut y, c, |rs, out| {
+            let x = &x[rs.start * c..rs.end * c];
+            for (y, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ((((y, x), m), a), b) in
+                    y.iter_mut().zip(x).zip(&self.mean).zip(&scale).zip(beta)
+                {
+                    *y = (x - m) * a + b;
+                }
+                if self.relu {
+                    y.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+            }
+        });
+        Ok((CpuStorage::F32(y), xl.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = NormaliseGrad {
+            norm: self.clone(),
+            gamma: gamma.to_vec1()?,
+        };
+        let packed = x.apply_op3_no_bwd(y, &dy.contiguous()?, &grad)?;
+        let (n, c) = (x.elem_count(), x.dim(D::Minus1)?);
+        let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
+        let dgamma = packed.narrow(0, n, c)?;
+        let dbeta = packed.narrow(0, n + c, c)?;
+        let keep = |t: &Tensor, g: Tensor| t.track_op().then_some(g);
+        Ok((keep(x, dx), keep(gamma, dgamma), keep(beta, dbeta)))
+    }
+}
+
+/// The backward of [`Normalise`] over `(x, y, dy)`: one flat tensor `[dx; dγ; dβ]`.
+struct NormaliseGrad {
+    norm: Normalise,
+    gamma: Vec<f32>,
+}
+
+impl CustomOp3 for NormaliseGrad {
+    fn name(&self) -> &'static str {
+        "batch-norm-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ys: &CpuStorage,
+        yl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = "batch_norm backward";
+        let (x, y, dy) = (
+            slice(xs, xl, op, "x")?,
+            slice(ys, yl, op, "y")?,
+            slice(ds, dl, op, "dy")?,
+        );
+        let (n, c) = rows_channels(xl);
+        if y.len() != x.len() || dy.len() != x.len() {
+            candle_core::bail!(
+                "{op}: x, y and dy differ in size ({}, {}, {})",
+                x.len(),
+                y.len(),
+                dy.len()
+            );
+        }
+        let sums = self.sums(n, c, x, y, dy);
+        let mut out = vec![0f32; x.len() + 2 * c];
+        let (dx, tail) = out.split_at_mut(x.len());
+        self.input_grad(n, c, &sums, (x, y, dy), dx);
+        let (s1, s2) = sums.split_at(c);
+        tail.iter_mut()
+            .zip(s2.iter().chain(s1))
+            .for_each(|(t, s)| *t = *s as f32);
+        Ok((CpuStorage::F32(out), (x.len() + 2 * c).into()))
+    }
+}
+
+impl NormaliseGrad {
+    /// The masked gradient `g` of one value.
+    fn masked(&self, y: f32, dy: f32) -> f32 {
+        if self.norm.relu && y <= 0.0 {
+            0.0
+        } else {
+            dy
+        }
+    }
+
+    /// `[S₁; S₂]` per channel.
+    fn sums(&self, n: usize, c: usize, x: &[f32], y: &[f32], dy: &[f32]) -> Vec<f64> {
+        let Normalise { mean, inv_std, .. } = &self.norm;
+        rows::sums(n, c, 2 * c, |rs, acc| {
+            let (s1, s2) = acc.split_at_mut(c);
+            for r in rs {
+                let (x, y, dy) = (&x[r * c..][..c], &y[r * c..][..c], &dy[r * c..][..c]);
+                for ch in 0..c {
+                    let g = self.masked(y[ch], dy[ch]);
+                    s1[ch] += g;
+                    s2[ch] += g * (x[ch] - mean[ch]) * inv_std[ch];
+                }
+            }
+        })
+    }
+
+    /// `dx = a·g + b·x̂ + k` per channel, the coefficients from the sums.
+    fn input_grad(
+        &self,
+        n: usize,
+        c: usize,
+        sums: &[f64],
+        (x, y, dy): (&[f32], &[f32], &[f32]),
+        dx: &mut [f32],
+    ) {
+        let Normalise {
+            mean,
+            inv_std,
+            batch_stats,
+            ..
+        } = &self.norm;
+        let a = self.norm.scale(&self.gamma);
+        let per_row = |s: f64, a: f32| {
+            if *batch_stats {
+                -(f64::from(a) * s / n as f64) as f32
+            } else {
+                0.0
+            }
+        };
+        let b: Vec<f32> = (0..c).map(|ch| per_row(sums[c + ch], a[ch])).collect();
+        let k: Vec<f32> = (0..c).map(|ch| per_row(sums[ch], a[ch])).collect();
+        rows::fill(dx, c, |rs, out| {
+            for (i, r) in rs.enumerate() {
+                let (x, y, dy) = (&x[r * c..][..c], &y[r * c..][..c], &dy[r * c..][..c]);
+                let out = &mut out[i * c..][..c];
+                for ch in 0..c {
+                    let x_hat = (x[ch] - mean[ch]) * inv_std[ch];
+                    out[ch] = a[ch] * self.masked(y[ch], dy[ch]) + b[ch] * x_hat + k[ch];
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,106 @@
+//! 2×2 max-pooling with stride 2 on NHWC as a candle custom operation:
+//! `y[b, i, j, c] = max over dy, dx ∈ {0, 1} of x[b, 2i + dy, 2j + dx, c]`; odd trailing rows
+//! and columns are dropped. The backward routes each `dy` to the window's maximum, taking
+//! the first in (0,0), (0,1), (1,0), (1,1) order on ties.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::cpu::{dims, slice};
+
+/// Max-pooling on the CPU.
+pub(super) fn max_pool2(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(MaxPool2)
+}
+
+/// The four values of a window, in tie-breaking order, as offsets into one image.
+fn window(w: usize, c: usize, i: usize, j: usize) -> [usize; 4] {
+    let top = (2 * i * w + 2 * j) * c;
+    let bottom = top + w * c;
+    [top, top + c, bottom, bottom + c]
+}
+
+struct MaxPool2;
+
+impl CustomOp1 for MaxPool2 {
+    fn name(&self) -> &'static str {
+        "max-pool2-nhwc"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let [b, h, w, c] = dims(l, "max_pool2", "x")?;
+        let x = slice(s, l, "max_pool2", "x")?;
+        let (ho, wo) = (h / 2, w / 2);
+        let mut y = vec![0f32; b * ho * wo * c];
+        if !y.is_empty() {
+            y.par_chunks_mut(wo * c).enumerate().for_each(|(row, out)| {
+                let image = &x[(row / ho) * h * w * c..][..h * w * c];
+                for (j, out) in out.chunks_exact_mut(c).enumerate() {
+                    let [p, q, r, t] = window(w, c, row % ho, j).map(|o| &image[o..][..c]);
+                    for (ch, y) in out.iter_mut().enumerate() {
+                        *y = p[ch].max(q[ch]).max(r[ch]).max(t[ch]);
+                    }
+                }
+            });
+        }
+        Ok((CpuStorage::F32(y), (b, ho, wo, c).into()))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(&dy.contiguous()?, &MaxPool2Grad)?))
+    }
+}
+
+/// The backward of [`MaxPool2`] over `(x, dy)`: `dx`, zero off the maxima.
+struct MaxPool2Grad;
+
+impl CustomOp2 for MaxPool2Grad {
+    fn name(&self) -> &'static str {
+        "max-pool2-nhwc-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = "max_pool2 backward";
+        let [b, h, w, c] = dims(xl, op, "x")?;
+        let (x, dy) = (slice(xs, xl, op, "x")?, slice(ds, dl, op, "dy")?);
+        let (ho, wo) = (h / 2, w / 2);
+        if dl.dims() != [b, ho, wo, c] {
+            candle_core::bail!(
+                "{op}: dy has shape {:?}, expected {:?}",
+                dl.dims(),
+                [b, ho, wo, c]
+            );
+        }
+        let mut dx = vec![0f32; x.len()];
+        if ho * wo * c > 0 {
+            let images = dx.par_chunks_mut(h * w * c).zip(x.par_chunks(h * w * c));
+            images
+                .zip(dy.par_chunks(ho * wo * c))
+                .for_each(|((dx, x), dy)| {
+                    for (p, dy) in dy.chunks_exact(c).enumerate() {
+                        route(window(w, c, p / wo, p % wo), x, dy, dx);
+                    }
+                });
+        }
+        Ok((CpuStorage::F32(dx), xl.shape().clone()))
+    }
+}
+
+/// Adds each channel of `dy` to the first maximum of its window.
+fn route(offsets: [usize; 4], x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for (ch, g) in dy.iter().enumerate() {
+        let mut best = offsets[0] + ch;
+        for o in &offsets[1..] {
+            if x[o + ch] > x[best] {
+                best = o + ch;
+            }
+        }
+        dx[best] += g;
+    }
+}

@@ -1,0 +1,63 @@
+//! Row loops over a `rows × C` channels-last matrix, the shape every per-channel kernel
+//! (batch norm, its backward) works on. The rows are cut into fixed chunks of about
+//! [`CHUNK_VALUES`] values; chunks run in parallel and per-chunk partial sums are combined in
+//! chunk order, so results depend on the shape only, never on the thread count.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+/// Values per chunk: small enough that f32 partial sums stay accurate, large enough to
+/// amortise a rayon task.
+const CHUNK_VALUES: usize = 1 << 14;
+
+/// Rows per chunk for `channels` values per row.
+pub(super) fn chunk_rows(channels: usize) -> usize {
+    (CHUNK_VALUES / channels.max(1)).max(1)
+}
+
+/// Per-channel sums: `body(rows, acc)` adds the rows `rows` of its input into the `width`
+/// accumulators `acc` (zeroed); chunk partials are combined in f64, in chunk order.
+pub(super) fn sums(
+    rows: usize,
+    channels: usize,
+    width: usize,
+    body: impl Fn(Range<usize>, &mut [f32]) + Sync,
+) -> Vec<f64> {
+    let step = chunk_rows(channels);
+    let partials: Vec<Vec<f32>> = (0..rows.div_ceil(step))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut acc = vec![0f32; width];
+            body(chunk * step..((chunk + 1) * step).min(rows), &mut acc);
+            acc
+        })
+        .collect();
+    let mut total = vec![0f64; width];
+    for partial in partials {
+        total
+            .iter_mut()
+            .zip(partial)
+            .for_each(|(t, p)| *t += f64::from(p));
+    }
+    total
+}
+
+/// Fills `out` (`rows × channels`) chunk by chunk in parallel: `body(rows, out_rows)` writes
+/// the rows `rows`, given as the slice `out_rows`.
+pub(super) fn fill(
+    out: &mut [f32],
+    channels: usize,
+    body: impl Fn(Range<usize>, &mut [f32]) + Sync + Send,
+) {
+    let step = chunk_rows(channels);
+    if channels == 0 {
+        return;
+    }
+    out.par_chunks_mut(step * channels)
+        .enumerate()
+        .for_each(|(chunk, out)| {
+            let first = chunk * step;
+            body(first..first + out.len() / channels, out)
+        });
+}
