@@ -2,3 +2,17 @@
 //! heads, losses, optimisers, schedules and checkpoints.
 
 pub mod kernels;
+
+pub mod device;
+pub mod encoder;
+pub mod error;
+pub mod head;
+pub mod layers;
+pub mod network;
+pub mod params;
+
+pub use encoder::{Encoder, EncoderKind};
+pub use error::{ModelError, TensorProblem};
+pub use head::{Head, HeadKind};
+pub use network::ContrastiveModel;
+pub use params::{Init, Params};
