@@ -11,4 +11,17 @@ pub mod optim;
 pub mod schedule;
 pub mod train_error;
 
+pub mod device;
+pub mod encoder;
+pub mod error;
+pub mod head;
+pub mod layers;
+pub mod network;
+pub mod params;
+
 pub use artifact::ModelArtifact;
+pub use encoder::{Encoder, EncoderKind};
+pub use error::{ModelError, TensorProblem};
+pub use head::{Head, HeadKind};
+pub use network::ContrastiveModel;
+pub use params::{Init, Params};
