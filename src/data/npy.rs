@@ -196,5 +196,8 @@ fn npy_header(descr: &str, rows: usize, cols: usize) -> io::Result<Vec<u8>> {
 mod int;
 pub use int::{read_npy_u32, write_npy_u32};
 
+mod column;
+pub use column::read_npy_ids;
+
 #[cfg(test)]
 mod tests;
