@@ -100,7 +100,8 @@ impl ClusterReport {
     /// k is column k (matched pairs on the diagonal), leftover clusters after, by id.
     pub fn confusion_by_match(&self) -> Vec<Vec<u64>> {
         let order = self.match_order();
-        let reorder = |row: &Vec<u64>| order.iter().map(|&c| row[c as usize]).collect();
+        let cell = |row: &Vec<u64>, c: u32| row.get(c as usize).copied().unwrap_or(0);
+        let reorder = |row: &Vec<u64>| order.iter().map(|&c| cell(row, c)).collect();
         self.confusion.iter().map(reorder).collect()
     }
 

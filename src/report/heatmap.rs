@@ -15,6 +15,8 @@ use crate::fsutil::write_atomic_with;
 pub const CELL: u32 = 24;
 /// The longer side the picture is kept near once cells shrink for large matrices.
 const TARGET_SIDE: u32 = 2400;
+/// The longest side a heat map may have (about 5,400 rows or columns of 2-px cells).
+pub const MAX_SIDE: u32 = 16_384;
 /// The smallest cell side.
 const MIN_CELL: u32 = 2;
 /// Grid-line colour.
@@ -31,7 +33,8 @@ pub fn cell_size(rows: usize, cols: usize) -> u32 {
 }
 
 /// Renders `matrix` (rows of equal length) as an RGB8 heat map; returns the pixels and
-/// (width, height). Rows of different lengths are an `InvalidInput` error.
+/// (width, height). Rows of different lengths, or a picture over [`MAX_SIDE`] pixels a side,
+/// are an `InvalidInput` error.
 pub fn render_heatmap(matrix: &[Vec<u64>]) -> io::Result<(Vec<u8>, u32, u32)> {
     let cols = matrix.first().map_or(0, Vec::len);
     if let Some(r) = matrix.iter().position(|row| row.len() != cols) {
@@ -44,8 +47,18 @@ pub fn render_heatmap(matrix: &[Vec<u64>]) -> io::Result<(Vec<u8>, u32, u32)> {
         ));
     }
     let cell = cell_size(matrix.len(), cols);
-    let side = |n: usize| n as u32 * (cell + 1) + 1;
+    let side = |n: usize| n as u64 * u64::from(cell + 1) + 1;
     let (width, height) = (side(cols), side(matrix.len()));
+    if width.max(height) > u64::from(MAX_SIDE) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a {}x{cols} matrix is too large for a heat map (over {MAX_SIDE} px a side)",
+                matrix.len()
+            ),
+        ));
+    }
+    let (width, height) = (width as u32, height as u32);
     let mut pixels = GRID.repeat(width as usize * height as usize);
     for (r, row) in matrix.iter().enumerate() {
         let total: u64 = row.iter().sum();
@@ -137,5 +150,10 @@ mod tests {
         assert_eq!(cell_size(10, 10), 24);
         assert_eq!(cell_size(10, 200), 12);
         assert_eq!(cell_size(5000, 10), 2);
+        let err = render_heatmap(&vec![vec![0; 2]; 6000]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a 6000x2 matrix is too large for a heat map (over 16384 px a side)"
+        );
     }
 }
