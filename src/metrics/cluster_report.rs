@@ -137,15 +137,8 @@ fn checked_table(
         return Err(MetricsError::NoSamples);
     }
     let clusters = clusters.or(probs.map(|(_, cols)| cols));
-    if let (Some((values, cols)), Some(declared)) = (probs, clusters) {
-        if cols != declared || Some(values.len()) != pred.len().checked_mul(cols) {
-            return Err(MetricsError::Shape {
-                what: "the cluster probabilities",
-                len: values.len(),
-                rows: pred.len(),
-                cols: declared,
-            });
-        }
+    if let (Some(probs), Some(declared)) = (probs, clusters) {
+        check_probs(probs, pred.len(), declared)?;
     }
     let table = match clusters {
         Some(clusters) => Contingency::with_clusters(pred, labels, clusters)?,
@@ -159,25 +152,26 @@ fn checked_table(
     Ok(table)
 }
 
+/// Probabilities must be `samples × clusters` with C the declared number of clusters.
+fn check_probs(
+    (values, cols): (&[f32], usize),
+    samples: usize,
+    clusters: usize,
+) -> Result<(), MetricsError> {
+    if cols == clusters && Some(values.len()) == samples.checked_mul(cols) {
+        return Ok(());
+    }
+    Err(MetricsError::Shape {
+        what: "the cluster probabilities",
+        len: values.len(),
+        rows: samples,
+        cols: clusters,
+    })
+}
+
 /// Notes on empty clusters and on clusters or classes the one-to-one matching leaves over.
 fn table_notes(table: &Contingency) -> Vec<String> {
-    let mut notes = Vec::new();
-    let sizes = table.cluster_sizes();
-    let empty: Vec<String> = (0..sizes.len())
-        .filter(|&c| sizes[c] == 0)
-        .map(|c| c.to_string())
-        .collect();
-    match empty.len() {
-        0 => {}
-        1 => notes.push(format!(
-            "cluster {} is empty (size 0, purity null)",
-            empty[0]
-        )),
-        n => notes.push(format!(
-            "{n} clusters are empty (size 0, purity null): {}",
-            empty.join(", ")
-        )),
-    }
+    let mut notes: Vec<String> = empty_note(table).into_iter().collect();
     let (c, k) = (table.clusters(), table.classes());
     if c > k {
         notes.push(format!(
@@ -192,6 +186,26 @@ fn table_notes(table: &Contingency) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Which clusters are empty, if any.
+fn empty_note(table: &Contingency) -> Option<String> {
+    let sizes = table.cluster_sizes();
+    let empty: Vec<String> = (0..sizes.len())
+        .filter(|&c| sizes[c] == 0)
+        .map(|c| c.to_string())
+        .collect();
+    match empty.len() {
+        0 => None,
+        1 => Some(format!(
+            "cluster {} is empty (size 0, purity null)",
+            empty[0]
+        )),
+        n => Some(format!(
+            "{n} clusters are empty (size 0, purity null): {}",
+            empty.join(", ")
+        )),
+    }
 }
 
 /// Top-5 accuracy when probabilities are given and clusters match classes, else a note.

@@ -116,3 +116,13 @@ fn refusals() {
         "prediction 1 is cluster 2, but there are only 2 clusters"
     );
 }
+
+#[test]
+fn several_empty_clusters_share_one_note() {
+    let report = ClusterReport::compute_with_clusters(&[0, 1], &[0, 1], None, Some(5)).unwrap();
+    assert_eq!(
+        report.notes[0],
+        "3 clusters are empty (size 0, purity null): 2, 3, 4"
+    );
+    assert_eq!(report.match_order(), [0, 1, 2, 3, 4]);
+}
