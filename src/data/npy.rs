@@ -198,5 +198,8 @@ mod stream;
 pub use int::{read_npy_u32, write_npy_u32};
 pub use stream::NpyRowWriter;
 
+mod column;
+pub use column::read_npy_ids;
+
 #[cfg(test)]
 mod tests;
