@@ -203,8 +203,15 @@ fn gather_places_rows_and_refuses_bad_batches() {
     assert!(err.to_string().contains("expected 2, found 3"), "{err}");
     let err = gather(&[batch(2, vec![0, 1]), batch(2, vec![1])]).unwrap_err();
     assert!(err.to_string().contains("index 1 is duplicated"), "{err}");
-    let err = gather(&[batch(2, vec![0, 5])]).unwrap_err();
-    assert!(err.to_string().contains("index 5 is out of range"), "{err}");
+}
+
+#[test]
+fn gather_orders_a_subset_by_dataset_index() {
+    let gathered = gather(&[batch(2, vec![9, 5]), batch(2, vec![7])]).unwrap();
+    assert_eq!(gathered.ids, vec![5, 7, 9]);
+    assert_eq!(gathered.data, vec![2.0, 3.0, 0.0, 1.0, 0.0, 1.0]);
+    let err = gather(&[batch(2, vec![5, 9]), batch(2, vec![9])]).unwrap_err();
+    assert!(err.to_string().contains("index 9 is duplicated"), "{err}");
 }
 
 #[test]

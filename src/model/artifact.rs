@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use candle_core::Device;
 use serde::{Deserialize, Serialize};
+
+use super::{ContrastiveModel, EncoderKind, HeadKind, ModelError};
 
 /// Name of the file, in the producing node's run folder, that describes its model.
 pub const ARTIFACT_FILE: &str = "model.json";
@@ -33,6 +36,33 @@ impl ModelArtifact {
         let bytes = std::fs::read(dir.join(ARTIFACT_FILE)).ok()?;
         let artifact: ModelArtifact = serde_json::from_slice(&bytes).ok()?;
         artifact.weights.is_file().then_some(artifact)
+    }
+}
+
+/// The architecture of a contrastive model, as an artifact records it.
+#[derive(Deserialize)]
+struct ContrastiveArchitecture {
+    encoder: EncoderKind,
+    head: HeadKind,
+}
+
+impl ContrastiveModel {
+    /// Rebuilds the model an artifact describes and loads its weights.
+    pub fn from_artifact(artifact: &ModelArtifact, device: &Device) -> Result<Self, ModelError> {
+        let architecture: ContrastiveArchitecture =
+            serde_json::from_value(artifact.architecture.clone()).map_err(|e| {
+                ModelError::Config {
+                    field: "architecture",
+                    message: format!(
+                        "of the {} model {} cannot be read: {e}",
+                        artifact.producer,
+                        artifact.weights.display()
+                    ),
+                }
+            })?;
+        let model = ContrastiveModel::new(&architecture.encoder, &architecture.head, 0, device)?;
+        model.load(&artifact.weights)?;
+        Ok(model)
     }
 }
 

@@ -38,7 +38,11 @@ impl NpyRowWriter {
         if values.len() % self.cols.max(1) != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} values are not whole rows of {}", values.len(), self.cols),
+                format!(
+                    "{} values are not whole rows of {}",
+                    values.len(),
+                    self.cols
+                ),
             ));
         }
         for value in values {
