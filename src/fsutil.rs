@@ -65,6 +65,16 @@ pub(crate) fn sync_folder(folder: &Path) {
     }
 }
 
+/// Appends `line` and a newline to the file at `path`, creating it if needed (for logs that
+/// grow during a run, such as a training history).
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(file, "{line}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,14 +115,4 @@ mod tests {
             io::ErrorKind::InvalidInput
         );
     }
-}
-
-/// Appends `line` and a newline to the file at `path`, creating it if needed (for logs that
-/// grow during a run, such as a training history).
-pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(file, "{line}")
 }

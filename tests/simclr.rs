@@ -95,7 +95,10 @@ fn a_killed_run_resumes_to_the_same_weights() {
     child.wait().unwrap();
     assert!(has_checkpoint(&checkpoints), "no checkpoint was written");
     let finished = resumed.join("tiny/pretext/done.json");
-    assert!(!finished.exists(), "the run ended before it could be killed");
+    assert!(
+        !finished.exists(),
+        "the run ended before it could be killed"
+    );
     run(&graph, &resumed);
     let weights = |runs: &Path| std::fs::read(runs.join("tiny/pretext/model.safetensors")).unwrap();
     assert!(

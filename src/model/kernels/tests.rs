@@ -74,7 +74,8 @@ fn compare(
 }
 
 /// (batch, h, w, cin, cout, k, stride, padding)
-const CONVS: [(usize, usize, usize, usize, usize, usize, usize, usize); 9] = [
+type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
+const CONVS: [ConvCase; 9] = [
     (2, 7, 5, 3, 4, 3, 1, 1),
     (2, 7, 5, 3, 4, 3, 2, 1),
     (3, 6, 6, 5, 2, 3, 1, 0),
