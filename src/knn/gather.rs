@@ -37,7 +37,7 @@ pub fn gather<B: AsRef<FeatureBatch>>(batches: &[B]) -> Result<Gathered, KnnErro
             });
         }
         for (r, &index) in batch.indices.iter().enumerate() {
-            let slot = claim(&mut seen, rank_of(&ids, index))?;
+            let slot = claim(&mut seen, rank_of(&ids, index), index)?;
             data[slot * dim..(slot + 1) * dim].copy_from_slice(batch.row(r));
             if let (Some(from), true) = (&batch.labels, with_labels) {
                 labels[slot] = from.get(r).copied().unwrap_or(u32::MAX);
@@ -74,15 +74,15 @@ fn rank_of(ids: &[u64], index: u64) -> u64 {
     }
 }
 
-/// Marks `index` as seen, returning it as a row number.
-fn claim(seen: &mut [bool], index: u64) -> Result<usize, KnnError> {
+/// Marks row `row` (holding dataset index `index`) as seen, returning it as a row number.
+fn claim(seen: &mut [bool], row: u64, index: u64) -> Result<usize, KnnError> {
     let points = seen.len();
     let problem = |problem| KnnError::Indices {
         points,
         index,
         problem,
     };
-    let slot = usize::try_from(index)
+    let slot = usize::try_from(row)
         .ok()
         .filter(|&i| i < points)
         .ok_or_else(|| problem("out of range"))?;
