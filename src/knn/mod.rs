@@ -11,8 +11,10 @@ pub mod exact;
 mod gather;
 pub mod hnsw;
 pub mod quality;
+mod rounds;
 pub mod synthetic;
 mod table_io;
+mod tile;
 mod topk;
 
 pub use error::KnnError;
