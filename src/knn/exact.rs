@@ -161,7 +161,12 @@ fn search_queries(rows: &UnitRows, queries: &[usize], lists: &mut TopK) {
     for start in (0..rows.len()).step_by(BASE_BLOCK) {
         let end = (start + BASE_BLOCK).min(rows.len());
         let tile = &mut scratch[..queries.len() * (end - start)];
-        inner_products(&query_data, &rows.as_slice()[start * dim..end * dim], dim, tile);
+        inner_products(
+            &query_data,
+            &rows.as_slice()[start * dim..end * dim],
+            dim,
+            tile,
+        );
         let own = |r: usize| queries[r] as u32;
         scan_rows(tile, end - start, lists, start as u32, own);
     }
