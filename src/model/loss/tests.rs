@@ -83,8 +83,9 @@ fn naive_keras(rows: &[Vec<f64>], views: usize, t: f64, l2: bool) -> f64 {
         .map(|r| r.iter().copied().fold(f64::NEG_INFINITY, f64::max))
         .collect();
     let mut total = 0.0;
-    for i in 0..n {
-        let shifted: Vec<f64> = (0..n).map(|j| logits[i][j] - row_max[j]).collect();
+    for (i, row) in logits.iter().enumerate() {
+        // Column j loses row j's maximum, as `logits - logits_max` broadcasts.
+        let shifted: Vec<f64> = row.iter().zip(&row_max).map(|(l, m)| l - m).collect();
         let lse = log_sum_exp(&shifted);
         total -= (0..n)
             .filter(|&j| j % b == i % b)
