@@ -11,8 +11,8 @@ mod host;
 mod sgd;
 mod slots;
 
-pub use adam::Adam;
-pub use sgd::Sgd;
+pub use adam::{Adam, AdamConfig};
+pub use sgd::{Sgd, SgdConfig};
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
@@ -132,13 +132,9 @@ impl OptimizerKind {
 
     /// Builds the optimiser over `params`, after checking every setting's range.
     pub fn build(&self, params: &[(String, Var)]) -> Result<Box<dyn Optimizer>, TrainError> {
-        check(
-            "lr",
-            self.base_lr(),
-            (0.0..f64::INFINITY).contains(&self.base_lr()),
-            "≥ 0",
-        )?;
-        Ok(match *self {
+        let lr = self.base_lr();
+        check("lr", lr, (0.0..f64::INFINITY).contains(&lr), "≥ 0")?;
+        match *self {
             OptimizerKind::Sgd {
                 momentum,
                 nesterov,
@@ -146,13 +142,13 @@ impl OptimizerKind {
                 decay_bn_and_bias,
                 ..
             } => {
-                let config = sgd::SgdConfig {
+                let config = SgdConfig {
                     momentum,
                     nesterov,
                     weight_decay,
                     decay_bn_and_bias,
                 };
-                Box::new(Sgd::new(params, config)?)
+                Ok(Box::new(Sgd::new(params, config)?))
             }
             OptimizerKind::AdamW {
                 betas,
@@ -160,33 +156,25 @@ impl OptimizerKind {
                 weight_decay,
                 decay_bn_and_bias,
                 ..
-            } => {
-                let config = adam::AdamConfig {
-                    betas,
-                    eps,
-                    weight_decay,
-                    decay_bn_and_bias,
-                    decoupled: true,
-                };
-                Box::new(Adam::new(params, config)?)
             }
-            OptimizerKind::Adam {
+            | OptimizerKind::Adam {
                 betas,
                 eps,
                 weight_decay,
                 decay_bn_and_bias,
                 ..
             } => {
-                let config = adam::AdamConfig {
+                let decoupled = matches!(self, OptimizerKind::AdamW { .. });
+                let config = AdamConfig {
                     betas,
                     eps,
                     weight_decay,
                     decay_bn_and_bias,
-                    decoupled: false,
+                    decoupled,
                 };
-                Box::new(Adam::new(params, config)?)
+                Ok(Box::new(Adam::new(params, config)?))
             }
-        })
+        }
     }
 }
 
