@@ -6,6 +6,12 @@ use candle_core::{Device, Result, Tensor};
 
 use crate::data::ViewBatch;
 
+/// The first view of every image in `batch` as a `(B, H, W, C)` tensor on `device` — what
+/// evaluation-mode encoding reads (an `Eval` recipe makes one deterministic view).
+pub fn first_views_to_nhwc(batch: &ViewBatch, device: &Device) -> Result<Tensor> {
+    views_to_nhwc(batch, device)?.narrow(0, 0, batch.batch)
+}
+
 /// Every view of every image in `batch` as one `(V·B, H, W, C)` f32 tensor on `device`.
 pub fn views_to_nhwc(batch: &ViewBatch, device: &Device) -> Result<Tensor> {
     let (c, h, w) = (

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::npy::NpyRowWriter;
 use crate::data::{FeatureBatch, ViewBatch};
-use crate::model::input::views_to_nhwc;
+use crate::model::input::first_views_to_nhwc;
 use crate::model::network::ContrastiveModel;
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
@@ -116,8 +116,7 @@ impl Encode {
         batch: &ViewBatch,
         device: &candle_core::Device,
     ) -> Result<FeatureBatch, OpError> {
-        let x = views_to_nhwc(batch, device).map_err(failed)?;
-        let x = x.narrow(0, 0, batch.batch).map_err(failed)?;
+        let x = first_views_to_nhwc(batch, device).map_err(failed)?;
         let z = match self.params.output {
             EncodeOutput::Features => model.features(&x),
             EncodeOutput::Projection => model.forward(&x, false),

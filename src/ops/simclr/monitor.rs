@@ -11,7 +11,7 @@ use super::trainer::failed;
 use crate::data::ViewBatch;
 use crate::knn::classify::{weighted_knn_accuracy, MONITOR_TEMPERATURE};
 use crate::knn::{exact, UnitRows};
-use crate::model::input::views_to_nhwc;
+use crate::model::input::first_views_to_nhwc;
 use crate::model::network::ContrastiveModel;
 use crate::runtime::{Context, OpError, Polled};
 
@@ -85,8 +85,7 @@ impl Monitor {
         let mut features = Vec::new();
         let mut dim = 0;
         for batch in &self.batches {
-            let x = views_to_nhwc(batch, device).map_err(failed)?;
-            let x = x.narrow(0, 0, batch.batch).map_err(failed)?;
+            let x = first_views_to_nhwc(batch, device).map_err(failed)?;
             let f = model.features(&x).map_err(failed)?;
             dim = f.dim(1).map_err(failed)?;
             features.extend(
