@@ -160,8 +160,9 @@ fn search_queries(rows: &UnitRows, queries: &[usize], lists: &mut TopK) {
     let mut scratch = vec![0f32; queries.len() * BASE_BLOCK];
     for start in (0..rows.len()).step_by(BASE_BLOCK) {
         let end = (start + BASE_BLOCK).min(rows.len());
+        let base = &rows.as_slice()[start * dim..end * dim];
         let tile = &mut scratch[..queries.len() * (end - start)];
-        inner_products(&query_data, &rows.as_slice()[start * dim..end * dim], dim, tile);
+        inner_products(&query_data, base, dim, tile);
         let own = |r: usize| queries[r] as u32;
         scan_rows(tile, end - start, lists, start as u32, own);
     }

@@ -103,7 +103,10 @@ fn assert_reference(rows: &UnitRows, table: &NeighbourTable) {
         let ids: Vec<u32> = want.iter().map(|&(_, j)| j).collect();
         let sims: Vec<f32> = want.iter().map(|&(s, _)| s as f32).collect();
         assert_eq!(table.neighbours(i), &ids[..], "point {i}");
-        assert_eq!(&table.similarities[i * table.k..(i + 1) * table.k], &sims[..]);
+        assert_eq!(
+            &table.similarities[i * table.k..(i + 1) * table.k],
+            &sims[..]
+        );
     }
 }
 
@@ -118,7 +121,10 @@ fn exact_is_bit_identical_to_f64_reference_on_integer_rows_with_ties() {
         let other = exact::search_blocked(&rows, 15, &pool(threads), 48).unwrap();
         assert_eq!(other, table, "{threads} workers changed the result");
     }
-    assert_eq!(exact::search_blocked(&rows, 15, &pool(2), 64).unwrap(), table);
+    assert_eq!(
+        exact::search_blocked(&rows, 15, &pool(2), 64).unwrap(),
+        table
+    );
     let queries = [0, 7, 10, 499, 999];
     let subset = exact::search_subset(&rows, &queries, 15, &pool(2)).unwrap();
     for (r, &q) in queries.iter().enumerate() {
