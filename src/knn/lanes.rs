@@ -47,3 +47,30 @@ mod sse2 {
         _mm_movemask_ps(hit) != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{reaches, reaches_either, LANES};
+
+    #[test]
+    fn every_lane_counts_and_equality_reaches() {
+        let scores: Vec<f32> = (0..LANES).map(|l| l as f32 / 16.0).collect();
+        let high = [2.0; LANES];
+        // Highest score 15/16: a row bound of 15/16 is reached (ties must reach), above not.
+        assert!(reaches(&scores, 15.0 / 16.0));
+        assert!(!reaches(&scores, 15.5 / 16.0));
+        assert!(!reaches_either(&scores, 1.0, &high));
+        for l in 0..LANES {
+            let mut worst = high;
+            worst[l] = l as f32 / 16.0; // only lane l reaches its own threshold
+            assert!(reaches_either(&scores, 1.0, &worst), "lane {l}");
+            worst[l] = f32::NEG_INFINITY; // an empty list takes anything
+            assert!(reaches_either(&scores, 1.0, &worst), "lane {l}");
+            worst[l] = (l as f32 + 0.5) / 16.0;
+            assert!(!reaches_either(&scores, 1.0, &worst), "lane {l}");
+        }
+        // A tail shorter than 16 takes the portable path with the same meaning.
+        assert!(reaches_either(&scores[..3], 1.0, &[2.0, 0.0625, 2.0]));
+        assert!(!reaches_either(&scores[..3], 1.0, &[2.0, 0.07, 2.0]));
+    }
+}
