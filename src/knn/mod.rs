@@ -10,6 +10,7 @@ mod error;
 pub mod exact;
 mod gather;
 pub mod hnsw;
+mod lanes;
 pub mod quality;
 mod rounds;
 pub mod synthetic;

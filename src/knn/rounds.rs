@@ -29,3 +29,33 @@ fn round_pairs(round: usize, players: usize, blocks: usize) -> Vec<(usize, usize
         .map(|(a, b)| (a.min(b), a.max(b)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rounds;
+
+    #[test]
+    fn every_tile_once_and_blocks_disjoint_within_a_round() {
+        for blocks in 1..=9 {
+            let rounds = rounds(blocks);
+            let mut tiles: Vec<(usize, usize)> = rounds.concat();
+            tiles.sort_unstable();
+            let all: Vec<(usize, usize)> = (0..blocks)
+                .flat_map(|a| (a..blocks).map(move |b| (a, b)))
+                .collect();
+            assert_eq!(tiles, all, "{blocks} blocks");
+            for round in &rounds {
+                let mut touched: Vec<usize> = round
+                    .iter()
+                    .flat_map(|&(a, b)| if a == b { vec![a] } else { vec![a, b] })
+                    .collect();
+                let count = touched.len();
+                touched.sort_unstable();
+                touched.dedup();
+                assert_eq!(touched.len(), count, "{blocks} blocks: {round:?}");
+            }
+            // p − 1 rounds of pairs for even p, p for odd p, then the diagonal round.
+            assert_eq!(rounds.len(), blocks - 1 + blocks % 2 + 1, "{blocks} blocks");
+        }
+    }
+}

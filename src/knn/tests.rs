@@ -157,46 +157,6 @@ fn exact_matches_f64_reference_on_gaussian_rows_with_duplicates() {
 }
 
 #[test]
-fn topk_keeps_the_best_k_whatever_the_offer_order() {
-    // Best 3 under (similarity desc, index asc) of these five: (0.9, 1), (0.9, 3), (0.9, 4).
-    let offers = [(0.5, 0), (0.9, 1), (0.5, 2), (0.9, 3), (0.9, 4)];
-    for rotation in 0..offers.len() {
-        let (mut sims, mut ids) = ([0.0; 3], [0; 3]);
-        let mut top = topk::TopK::new(3, &mut sims, &mut ids);
-        for i in 0..offers.len() {
-            let (sim, id) = offers[(i + rotation) % offers.len()];
-            top.offer(0, sim, id);
-        }
-        assert_eq!(top.worst(), &[0.9]);
-        drop(top);
-        assert_eq!((ids, sims), ([1, 3, 4], [0.9; 3]), "rotation {rotation}");
-    }
-}
-
-#[test]
-fn rounds_hold_every_tile_once_on_disjoint_blocks() {
-    for blocks in 1..=9 {
-        let rounds = rounds::rounds(blocks);
-        let mut tiles: Vec<(usize, usize)> = rounds.concat();
-        tiles.sort_unstable();
-        let all: Vec<(usize, usize)> = (0..blocks)
-            .flat_map(|a| (a..blocks).map(move |b| (a, b)))
-            .collect();
-        assert_eq!(tiles, all, "{blocks} blocks");
-        for round in &rounds {
-            let mut touched: Vec<usize> = round
-                .iter()
-                .flat_map(|&(a, b)| if a == b { vec![a] } else { vec![a, b] })
-                .collect();
-            let count = touched.len();
-            touched.sort_unstable();
-            touched.dedup();
-            assert_eq!(touched.len(), count, "{blocks} blocks: {round:?}");
-        }
-    }
-}
-
-#[test]
 fn hnsw_recall_on_clustered_data() {
     let (data, labels) = clustered(2000, 32, 20, 0.3, 11);
     let rows = UnitRows::normalise(data, 32).unwrap();

@@ -1,13 +1,11 @@
 //! One similarity tile and its fused top-k scan. A tile is S = A·Bᵀ for a block A of h rows
 //! and a block B of w rows (both row-major, `dim` wide), an h×w row-major f32 matrix from
 //! the `gemm` crate on the calling thread. The scan compares 16 scores at a time against
-//! the lists' k-th similarities (one branch-free SIMD comparison per score); only the rare
-//! lanes that reach a threshold go to the insertion in [`TopK::offer`].
+//! the lists' k-th similarities ([`lanes`](super::lanes): one packed compare per score);
+//! only the rare lanes that reach a threshold go to the insertion in [`TopK::offer`].
 
+use super::lanes::{reaches, reaches_either, LANES};
 use super::topk::TopK;
-
-/// Scores compared per step of a scan.
-const LANES: usize = 16;
 
 /// `tile` (h×w, row-major) = `a` (h×dim) · `b` (w×dim)ᵀ.
 pub(crate) fn inner_products(a: &[f32], b: &[f32], dim: usize, tile: &mut [f32]) {
@@ -88,21 +86,6 @@ pub(crate) fn scan_rows(
         let first = (line.len() - tail.len()) as u32 + col_first;
         offer_row(tail, first, own, rows, r);
     }
-}
-
-/// Whether any score reaches `bound` (16 comparisons, vectorised).
-#[inline(always)]
-fn reaches(chunk: &[f32], bound: f32) -> bool {
-    chunk.iter().fold(false, |hit, &s| hit | (s >= bound))
-}
-
-/// Whether any score reaches `bound` or its own column's threshold in `worst`.
-#[inline(always)]
-fn reaches_either(chunk: &[f32], bound: f32, worst: &[f32]) -> bool {
-    chunk
-        .iter()
-        .zip(worst)
-        .fold(false, |hit, (&s, &w)| hit | (s >= bound) | (s >= w))
 }
 
 /// Offers scores `chunk` (columns `c0..`) to row `r` of `rows` and to their columns in

@@ -65,3 +65,29 @@ impl<'a> TopK<'a> {
 fn ranks_above(sim: f32, id: u32, other_sim: f32, other_id: u32) -> bool {
     sim > other_sim || (sim == other_sim && id < other_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TopK;
+
+    #[test]
+    fn keeps_the_best_k_whatever_the_offer_order() {
+        // Best 3 under (similarity desc, index asc) of these five: (0.9, 1), (0.9, 3),
+        // (0.9, 4) — worked by hand; every rotation of the offers must give them.
+        let offers = [(0.5, 0), (0.9, 1), (0.5, 2), (0.9, 3), (0.9, 4)];
+        for rotation in 0..offers.len() {
+            let (mut sims, mut ids) = ([0.0; 6], [0; 6]);
+            let mut top = TopK::new(3, &mut sims, &mut ids);
+            assert_eq!(top.worst(), &[f32::NEG_INFINITY; 2]);
+            for i in 0..offers.len() {
+                let (sim, id) = offers[(i + rotation) % offers.len()];
+                top.offer(1, sim, id);
+            }
+            top.offer(0, -0.25, 9);
+            assert_eq!(top.worst(), &[f32::NEG_INFINITY, 0.9]);
+            drop(top);
+            assert_eq!(ids, [9, u32::MAX, u32::MAX, 1, 3, 4], "rotation {rotation}");
+            assert_eq!(sims[3..], [0.9; 3]);
+        }
+    }
+}
