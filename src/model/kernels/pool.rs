@@ -83,8 +83,11 @@ impl CustomOp2 for MaxPool2Grad {
             images
                 .zip(dy.par_chunks(ho * wo * c))
                 .for_each(|((dx, x), dy)| {
-                    for (p, dy) in dy.chunks_exact(c).enumerate() {
-                        route(window(w, c, p / wo, p % wo), x, dy, dx);
+                    let pairs = dx
+                        .chunks_exact_mut(2 * w * c)
+                        .zip(x.chunks_exact(2 * w * c));
+                    for ((dx, x), dy) in pairs.zip(dy.chunks_exact(wo * c)) {
+                        route_row(w, c, x, dy, dx);
                     }
                 });
         }
@@ -92,15 +95,41 @@ impl CustomOp2 for MaxPool2Grad {
     }
 }
 
-/// Adds each channel of `dy` to the first maximum of its window.
-fn route(offsets: [usize; 4], x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for (ch, g) in dy.iter().enumerate() {
-        let mut best = offsets[0] + ch;
-        for o in &offsets[1..] {
-            if x[o + ch] > x[best] {
-                best = o + ch;
-            }
-        }
-        dx[best] += g;
+/// Routes one row of output gradients `dy` (`Wo × C`) onto the two input rows `x`, `dx`
+/// (`2 × W × C`) that its windows cover.
+fn route_row(w: usize, c: usize, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let (x_top, x_bottom) = x.split_at(w * c);
+    let (dx_top, dx_bottom) = dx.split_at_mut(w * c);
+    let pixel_pairs = dx_top
+        .chunks_exact_mut(2 * c)
+        .zip(dx_bottom.chunks_exact_mut(2 * c));
+    let x_pairs = x_top.chunks_exact(2 * c).zip(x_bottom.chunks_exact(2 * c));
+    for (((dx_t, dx_b), (x_t, x_b)), dy) in pixel_pairs.zip(x_pairs).zip(dy.chunks_exact(c)) {
+        let (x0, x1) = x_t.split_at(c);
+        let (x2, x3) = x_b.split_at(c);
+        let (d0, d1) = dx_t.split_at_mut(c);
+        let (d2, d3) = dx_b.split_at_mut(c);
+        route([x0, x1, x2, x3], dy, [d0, d1, d2, d3]);
+    }
+}
+
+/// Writes each channel of `dy` to the first maximum of its window in `dx` and 0 to the
+/// other three (branch-free, so the channel loop vectorises).
+fn route(x: [&[f32]; 4], dy: &[f32], dx: [&mut [f32]; 4]) {
+    let c = dy.len();
+    let [x0, x1, x2, x3] = x.map(|x| &x[..c]);
+    let [d0, d1, d2, d3] = dx;
+    let (d0, d1, d2, d3) = (&mut d0[..c], &mut d1[..c], &mut d2[..c], &mut d3[..c]);
+    for ch in 0..c {
+        let m = x0[ch].max(x1[ch]).max(x2[ch]).max(x3[ch]);
+        let first = x0[ch] == m;
+        let second = !first & (x1[ch] == m);
+        let third = !(first | second) & (x2[ch] == m);
+        let fourth = !(first | second | third);
+        let g = dy[ch];
+        d0[ch] = if first { g } else { 0.0 };
+        d1[ch] = if second { g } else { 0.0 };
+        d2[ch] = if third { g } else { 0.0 };
+        d3[ch] = if fourth { g } else { 0.0 };
     }
 }
