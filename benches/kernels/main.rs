@@ -9,10 +9,13 @@
 //!    ResNet-18 (CIFAR stem) the same way on 2 × 32 images when `KERNELS_RESNET=1`.
 //!
 //! ```text
-//! cargo bench --bench kernels                                    # mimalloc
-//! SCANFLOW_BENCH_SYSTEM_ALLOC=1 cargo bench --bench kernels      # glibc malloc
+//! cargo bench --bench kernels                                        # mimalloc, freed memory kept
+//! SCANFLOW_BENCH_ALLOC=mimalloc-purge cargo bench --bench kernels    # mimalloc defaults
+//! SCANFLOW_BENCH_ALLOC=system cargo bench --bench kernels            # glibc malloc
 //! ```
-//! `KERNELS_RUNS` sets the repetitions (default 5); figures are medians after a warm-up.
+//! (the allocator is chosen at compile time). `KERNELS_RUNS` sets the repetitions (default
+//! 5); figures are medians after a warm-up, as wall-clock rates and as rates from CPU time
+//! (what the threads would reach with the cores to themselves on a loaded machine).
 
 mod nets;
 
@@ -24,16 +27,23 @@ use nets::{Net, Path, FAST, PORTABLE};
 use scanflow::model::kernels::alloc::MiMalloc;
 use scanflow::model::kernels::{self, portable};
 
-/// Set at compile time to measure with the system allocator instead of mimalloc.
-const SYSTEM_ALLOC: bool = option_env!("SCANFLOW_BENCH_SYSTEM_ALLOC").is_some();
+/// The allocator, chosen at compile time: `system`, `mimalloc-purge` or (unset) mimalloc
+/// keeping freed memory, as the `scanflow` binary runs.
+const ALLOC: Option<&str> = option_env!("SCANFLOW_BENCH_ALLOC");
 
-/// mimalloc, or the system allocator when [`SYSTEM_ALLOC`]; fixed for the whole run.
+/// Whether [`ALLOC`] selects the system allocator (constant-folded).
+#[inline]
+fn system_alloc() -> bool {
+    ALLOC == Some("system")
+}
+
+/// mimalloc, or the system allocator when [`system_alloc`]; fixed for the whole run.
 struct Allocator;
 
 // SAFETY: forwards every call to one of two allocators, the same one for the whole process.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if SYSTEM_ALLOC {
+        if system_alloc() {
             System.alloc(layout)
         } else {
             MiMalloc.alloc(layout)
@@ -41,7 +51,7 @@ unsafe impl GlobalAlloc for Allocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if SYSTEM_ALLOC {
+        if system_alloc() {
             System.alloc_zeroed(layout)
         } else {
             MiMalloc.alloc_zeroed(layout)
@@ -49,7 +59,7 @@ unsafe impl GlobalAlloc for Allocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if SYSTEM_ALLOC {
+        if system_alloc() {
             System.dealloc(ptr, layout)
         } else {
             MiMalloc.dealloc(ptr, layout)
@@ -57,7 +67,7 @@ unsafe impl GlobalAlloc for Allocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        if SYSTEM_ALLOC {
+        if system_alloc() {
             System.realloc(ptr, layout, size)
         } else {
             MiMalloc.realloc(ptr, layout, size)
@@ -69,34 +79,19 @@ unsafe impl GlobalAlloc for Allocator {
 static GLOBAL: Allocator = Allocator;
 
 fn main() -> Result<()> {
-    if !SYSTEM_ALLOC {
-        kernels::alloc::retain_freed_memory();
-    }
+    let allocator = match ALLOC {
+        None => {
+            kernels::alloc::retain_freed_memory();
+            "mimalloc, freed memory kept"
+        }
+        Some(name @ ("system" | "mimalloc-purge")) => name,
+        Some(other) => {
+            candle_core::bail!("SCANFLOW_BENCH_ALLOC={other}: use system or mimalloc-purge")
+        }
+    };
     let runs = env_usize("KERNELS_RUNS", 5);
-    let allocator = if SYSTEM_ALLOC { "system" } else { "mimalloc" };
     let threads = candle_core::utils::get_num_threads();
     println!("allocator {allocator}, {threads} threads, medians of {runs} runs\n");
-    if std::env::var("KPOOL").is_ok() {
-        let y = candle_core::Var::from_tensor(&Tensor::randn(
-            0f32,
-            1.,
-            (512, 32, 32, 32),
-            &Device::Cpu,
-        )?)?;
-        let g = candle_core::Var::ones(32, candle_core::DType::F32, &Device::Cpu)?;
-        let b = candle_core::Var::zeros(32, candle_core::DType::F32, &Device::Cpu)?;
-        for _ in 0..runs {
-            kernels::max_pool2(y.as_tensor())?.sum_all()?.backward()?;
-            kernels::batch_norm_train(y.as_tensor(), &g, &b, 1e-5, true)?
-                .0
-                .sum_all()?
-                .backward()?;
-        }
-        return Ok(());
-    }
-    if std::env::var("KPROF").is_ok() {
-        return scratch_profile(runs);
-    }
     conv_table(runs)?;
     net_table("small CNN", &Net::small_cnn()?, 256, runs)?;
     if env_usize("KERNELS_RESNET", 0) == 1 {
@@ -170,6 +165,11 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// One timed computation of the convolution table.
+type Job<'a> = Box<dyn Fn() -> Result<Tensor> + 'a>;
+/// One timed computation of a network, on the given path.
+type NetJob<'a> = dyn Fn(&Path) -> Result<()> + 'a;
+
 fn conv_table(runs: usize) -> Result<()> {
     let (b, h, w, c) = (128, 32, 32, 64);
     let dev = &Device::Cpu;
@@ -178,11 +178,7 @@ fn conv_table(runs: usize) -> Result<()> {
     let dy = Tensor::randn(0f32, 1., (b, h, w, c), dev)?;
     let gflop = 2.0 * (b * h * w * c * 9 * c) as f64 / 1e9;
     println!("conv 3×3, B={b}, {c}→{c}, {h}×{w}, {gflop:.2} GFLOP each: GFLOP/s");
-    let cases: [(
-        &str,
-        Box<dyn Fn() -> Result<Tensor>>,
-        Box<dyn Fn() -> Result<Tensor>>,
-    ); 3] = [
+    let cases: [(&str, Job, Job); 3] = [
         (
             "forward",
             Box::new(|| kernels::conv2d(&x, &wt, 1, 1)),
@@ -222,8 +218,7 @@ fn net_table(name: &str, net: &Net, batch: usize, runs: usize) -> Result<()> {
         (features * r)?.sum_all()?.backward().map(drop)
     };
     let infer = |p: &Path| net.forward(p, &images, false).map(drop);
-    let rows: [(&str, &dyn Fn(&Path) -> Result<()>); 2] =
-        [("train step (2 views)", &step), ("inference", &infer)];
+    let rows: [(&str, &NetJob); 2] = [("train step (2 views)", &step), ("inference", &infer)];
     for (what, f) in rows {
         let t_fast = median_secs(runs, || f(&FAST))?;
         let t_slow = median_secs(runs, || f(&PORTABLE))?;
@@ -248,85 +243,4 @@ fn row(what: &str, work: f64, fast: Timing, portable: Timing) {
         "  {what:<22} {f:>24} {p:>24} {:>6.2}×",
         portable.cpu / fast.cpu
     );
-}
-
-fn scratch_profile(runs: usize) -> Result<()> {
-    use candle_core::Var;
-    let dev = &Device::Cpu;
-    let n = 512;
-    let shapes = [
-        (32usize, 3usize, 32usize),
-        (16, 32, 64),
-        (8, 64, 128),
-        (4, 128, 256),
-    ];
-    let mut total = 0.0;
-    for (hw, cin, cout) in shapes {
-        let x = Tensor::randn(0f32, 1., (n, hw, hw, cin), dev)?;
-        let w = Tensor::randn(0f32, 0.1, (cout, 3, 3, cin), dev)?;
-        let dy = Tensor::randn(0f32, 1., (n, hw, hw, cout), dev)?;
-        let t_f = median_secs(runs, || kernels::conv2d(&x, &w, 1, 1).map(drop))?;
-        let t_i = median_secs(runs, || {
-            kernels::conv2d_input_grad(&dy, &w, 1, 1, (hw, hw)).map(drop)
-        })?;
-        let t_w = median_secs(runs, || {
-            kernels::conv2d_weight_grad(&x, &dy, 1, 1, (3, 3)).map(drop)
-        })?;
-        let g = Var::ones(cout, candle_core::DType::F32, dev)?;
-        let b = Var::zeros(cout, candle_core::DType::F32, dev)?;
-        let y = Var::from_tensor(&dy)?;
-        let t_bn = median_secs(runs, || {
-            let o = kernels::batch_norm_train(y.as_tensor(), &g, &b, 1e-5, true)?.0;
-            let p = kernels::max_pool2(&o)?;
-            p.sum_all()?.backward().map(drop)
-        })?;
-        let t_bnf = median_secs(runs, || {
-            kernels::batch_norm_train(y.as_tensor(), &g, &b, 1e-5, true).map(drop)
-        })?;
-        let t_bnb = median_secs(runs, || {
-            kernels::batch_norm_train(y.as_tensor(), &g, &b, 1e-5, true)?
-                .0
-                .sum_all()?
-                .backward()
-                .map(drop)
-        })?;
-        let t_pf = median_secs(runs, || kernels::max_pool2(y.as_tensor()).map(drop))?;
-        let t_pb = median_secs(runs, || {
-            kernels::max_pool2(y.as_tensor())?
-                .sum_all()?
-                .backward()
-                .map(drop)
-        })?;
-        let t_z = median_secs(runs, || {
-            y.as_tensor().zeros_like()?.add(y.as_tensor()).map(drop)
-        })?;
-        println!(
-            "  bn f {:.0} f+b {:.0} pool f {:.0} f+b {:.0} zeros+add {:.0}",
-            t_bnf.cpu * 1e3,
-            t_bnb.cpu * 1e3,
-            t_pf.cpu * 1e3,
-            t_pb.cpu * 1e3,
-            t_z.cpu * 1e3
-        );
-        let gf = 2.0 * (n * hw * hw * cout * 9 * cin) as f64 / 1e9;
-        println!("{hw}x{hw} {cin}->{cout}: fwd {:.1}ms ({:.0} GF/cpu-s) in {:.1}ms ({:.0}) w {:.1}ms ({:.0}) bn+pool f+b {:.1}ms  [cpu ms]",
-            t_f.cpu*1e3, gf/t_f.cpu, t_i.cpu*1e3, gf/t_i.cpu, t_w.cpu*1e3, gf/t_w.cpu, t_bn.cpu*1e3);
-        total += t_f.cpu + t_i.cpu + t_w.cpu + t_bn.cpu;
-    }
-    let net = Net::small_cnn()?;
-    let views = Tensor::randn(0f32, 1., (n, 32, 32, 3), dev)?;
-    let t = median_secs(runs, || {
-        let f = net.forward(&FAST, &views, true)?;
-        (f.clone() * f.ones_like()?)?
-            .sum_all()?
-            .backward()
-            .map(drop)
-    })?;
-    println!(
-        "sum of parts {:.0} cpu-ms; whole step {:.0} cpu-ms ({:.0} wall-ms)",
-        total * 1e3,
-        t.cpu * 1e3,
-        t.wall * 1e3
-    );
-    Ok(())
 }

@@ -5,11 +5,16 @@
 use candle_core::{Device, Result, Tensor, Var};
 use scanflow::model::kernels::{self, portable};
 
+/// `batch_norm_train`'s signature.
+type BnTrain = fn(&Tensor, &Tensor, &Tensor, f64, bool) -> Result<(Tensor, Tensor, Tensor)>;
+/// `batch_norm_eval`'s signature.
+type BnEval = fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor, f64, bool) -> Result<Tensor>;
+
 /// One set of kernel functions: the dispatching (fast on the CPU) or the portable ones.
 pub struct Path {
     pub conv2d: fn(&Tensor, &Tensor, usize, usize) -> Result<Tensor>,
-    pub bn_train: fn(&Tensor, &Tensor, &Tensor, f64, bool) -> Result<(Tensor, Tensor, Tensor)>,
-    pub bn_eval: fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor, f64, bool) -> Result<Tensor>,
+    pub bn_train: BnTrain,
+    pub bn_eval: BnEval,
     pub max_pool2: fn(&Tensor) -> Result<Tensor>,
 }
 

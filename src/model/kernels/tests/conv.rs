@@ -6,22 +6,22 @@ use candle_core::{DType, Device, Tensor};
 use super::{assert_close, compare, data, tensor};
 use crate::model::kernels::{self, conv, im2col::Geometry, portable};
 
-/// (batch, h, w, cin, cout, k, stride, padding)
-const CONVS: [(usize, usize, usize, usize, usize, usize, usize, usize); 9] = [
-    (2, 7, 5, 3, 4, 3, 1, 1),
-    (2, 7, 5, 3, 4, 3, 2, 1),
-    (3, 6, 6, 5, 2, 3, 1, 0),
-    (2, 9, 7, 4, 3, 3, 2, 0),
-    (2, 5, 5, 6, 7, 1, 1, 0),
-    (2, 8, 6, 6, 5, 1, 2, 0),
-    (1, 4, 5, 2, 3, 3, 1, 3),
-    (19, 5, 5, 3, 4, 3, 1, 1),
-    (3, 12, 12, 64, 8, 3, 2, 1),
+/// `[batch, h, w, cin, cout, k, stride, padding]`
+const CONVS: [[usize; 8]; 9] = [
+    [2, 7, 5, 3, 4, 3, 1, 1],
+    [2, 7, 5, 3, 4, 3, 2, 1],
+    [3, 6, 6, 5, 2, 3, 1, 0],
+    [2, 9, 7, 4, 3, 3, 2, 0],
+    [2, 5, 5, 6, 7, 1, 1, 0],
+    [2, 8, 6, 6, 5, 1, 2, 0],
+    [1, 4, 5, 2, 3, 3, 1, 3],
+    [19, 5, 5, 3, 4, 3, 1, 1],
+    [3, 12, 12, 64, 8, 3, 2, 1],
 ];
 
 #[test]
 fn conv_matches_portable_forward_and_gradients() {
-    for (i, &(b, h, w, cin, cout, k, s, p)) in CONVS.iter().enumerate() {
+    for (i, &[b, h, w, cin, cout, k, s, p]) in CONVS.iter().enumerate() {
         let inputs = [
             tensor(&[b, h, w, cin], i as u64),
             tensor(&[cout, k, k, cin], 100 + i as u64),
@@ -34,7 +34,7 @@ fn conv_matches_portable_forward_and_gradients() {
 
 #[test]
 fn conv_gradient_functions_match_portable() {
-    for (i, &(b, h, w, cin, cout, k, s, p)) in CONVS.iter().enumerate() {
+    for (i, &[b, h, w, cin, cout, k, s, p]) in CONVS.iter().enumerate() {
         let (x, wt) = (
             tensor(&[b, h, w, cin], i as u64),
             tensor(&[cout, k, k, cin], 7),
