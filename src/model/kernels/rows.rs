@@ -3,6 +3,7 @@
 //! [`CHUNK_VALUES`] values; chunks run in parallel and per-chunk partial sums are combined in
 //! chunk order, so results depend on the shape only, never on the thread count.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -43,12 +44,13 @@ pub(super) fn sums(
     total
 }
 
-/// Fills `out` (`rows × channels`) chunk by chunk in parallel: `body(rows, out_rows)` writes
-/// the rows `rows`, given as the slice `out_rows`.
+/// Fills `out` (`rows × channels`, not yet initialised) chunk by chunk in parallel:
+/// `body(rows, out_rows)` writes every value of the rows `rows`, given as the slice
+/// `out_rows`.
 pub(super) fn fill(
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     channels: usize,
-    body: impl Fn(Range<usize>, &mut [f32]) + Sync + Send,
+    body: impl Fn(Range<usize>, &mut [MaybeUninit<f32>]) + Sync + Send,
 ) {
     let step = chunk_rows(channels);
     if channels == 0 {

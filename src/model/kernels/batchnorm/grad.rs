@@ -4,9 +4,11 @@
 //! ReLU cut: the pre-activation `(x − μ)·a + β` is recomputed exactly as the forward did, so
 //! the output `y` need not be read. Output: one flat tensor `[dx; dγ = S₂; dβ = S₁]`.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape};
 
-use super::super::cpu::slice;
+use super::super::cpu::{slice, uninit_vec};
 use super::super::rows;
 use super::{rows_channels, Normalise};
 
@@ -46,13 +48,18 @@ impl CustomOp2 for NormaliseGrad {
             candle_core::bail!("{op}: x, dy and the {c} channels disagree in size");
         }
         let sums = self.sums(n, c, x, dy);
-        let mut out = vec![0f32; x.len() + 2 * c];
-        let (dx, tail) = out.split_at_mut(x.len());
-        self.input_grad(n, c, &sums, (x, dy), dx);
         let (s1, s2) = sums.split_at(c);
-        tail.iter_mut()
-            .zip(s2.iter().chain(s1))
-            .for_each(|(t, s)| *t = *s as f32);
+        // SAFETY: `input_grad` writes all of `dx`, and `tail` (2C values) takes S₂ then S₁.
+        let out = unsafe {
+            uninit_vec(x.len() + 2 * c, |out| {
+                let (dx, tail) = out.split_at_mut(x.len());
+                self.input_grad(n, c, &sums, (x, dy), dx);
+                for (t, s) in tail.iter_mut().zip(s2.iter().chain(s1)) {
+                    t.write(*s as f32);
+                }
+                Ok(())
+            })?
+        };
         Ok((CpuStorage::F32(out), (x.len() + 2 * c).into()))
     }
 }
@@ -83,7 +90,7 @@ impl NormaliseGrad {
         c: usize,
         sums: &[f64],
         (x, dy): (&[f32], &[f32]),
-        dx: &mut [f32],
+        dx: &mut [MaybeUninit<f32>],
     ) {
         let (mean, inv_std) = (&self.norm.mean[..c], &self.norm.inv_std[..c]);
         let (a, beta, relu) = (&self.scale[..c], &self.beta[..c], self.norm.relu);
@@ -100,7 +107,7 @@ impl NormaliseGrad {
                 for ch in 0..c {
                     let centred = x[ch] - mean[ch];
                     let g = mask(relu, centred * a[ch] + beta[ch], dy[ch]);
-                    out[ch] = a[ch] * g + b[ch] * (centred * inv_std[ch]) + k[ch];
+                    out[ch].write(a[ch] * g + b[ch] * (centred * inv_std[ch]) + k[ch]);
                 }
             }
         });

@@ -10,12 +10,13 @@
 
 mod grad;
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, D};
 use grad::NormaliseGrad;
 
-use super::cpu::slice;
+use super::cpu::{slice, uninit_vec};
 use super::error::KernelError;
 use super::rows;
 
@@ -164,21 +165,27 @@ impl CustomOp3 for Normalise {
             slice(bs, bl, op, "beta")?,
         );
         let (_, c) = rows_channels(xl);
+        if gamma.len() != c || beta.len() != c || self.mean.len() != c {
+            candle_core::bail!("{op}: gamma, beta or the statistics do not have {c} values");
+        }
         let scale = self.scale(gamma);
-        let mut y = vec![0f32; x.len()];
-        rows::fill(&mut y, c, |rs, out| {
+        let (mean, scale, beta, relu) = (&self.mean[..c], &scale[..c], &beta[..c], self.relu);
+        let normalise = |rs: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]| {
             let x = &x[rs.start * c..rs.end * c];
-            for (y, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-                for ((((y, x), m), a), b) in
-                    y.iter_mut().zip(x).zip(&self.mean).zip(&scale).zip(beta)
-                {
-                    *y = (x - m) * a + b;
-                }
-                if self.relu {
-                    y.iter_mut().for_each(|v| *v = v.max(0.0));
+            for (out, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ch in 0..c {
+                    let y = (x[ch] - mean[ch]) * scale[ch] + beta[ch];
+                    out[ch].write(if relu { y.max(0.0) } else { y });
                 }
             }
-        });
+        };
+        // SAFETY: `rows::fill` hands every row to `normalise`, which writes all its values.
+        let y = unsafe {
+            uninit_vec(x.len(), |y| {
+                rows::fill(y, c, normalise);
+                Ok(())
+            })?
+        };
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 

@@ -4,10 +4,12 @@
 //! Chunks run in parallel on rayon; the partition depends on the shapes only, so results
 //! are bit-identical run to run and for any thread count.
 
+use std::mem::MaybeUninit;
+
 use candle_core::Result;
 use rayon::prelude::*;
 
-use super::super::cpu::{matmul, with_scratch, Mat};
+use super::super::cpu::{matmul, matmul_into, uninit_vec, with_scratch, Mat};
 use super::super::im2col::Geometry;
 
 /// Patch-matrix values one chunk aims at (2 MiB of f32).
@@ -53,31 +55,45 @@ pub(in crate::model::kernels) fn forward(
     w: &[f32],
     threads: usize,
 ) -> Result<Vec<f32>> {
-    let mut out = vec![0f32; g.batch * g.pixels() * g.cout];
+    let len = g.batch * g.pixels() * g.cout;
     let plan = Plan::new(g);
     let (out_step, x_step) = (
         plan.images * g.pixels() * g.cout,
         plan.images * g.image_len(),
     );
-    if out.is_empty() || x_step == 0 {
-        return Ok(out);
+    if x.len() != g.batch * g.image_len() {
+        candle_core::bail!(
+            "conv2d: x holds {} values, its shape {} × {}",
+            x.len(),
+            g.batch,
+            g.image_len()
+        );
+    }
+    if len == 0 || x_step == 0 {
+        return Ok(vec![0f32; len]);
     }
     let inner = plan.gemm_threads(plan.chunks, threads);
     let wt = Mat::rows(g.cout, g.k()).t();
-    out.par_chunks_mut(out_step)
-        .zip(x.par_chunks(x_step))
-        .try_for_each(|(out, x)| {
-            let rows = out.len() / g.cout;
-            let (o, c) = (Mat::rows(rows, g.cout), Mat::rows(rows, g.k()));
-            if g.is_pointwise() {
-                return matmul(out, o, x, c, w, wt, false, inner);
-            }
-            with_scratch(rows * g.k(), |cols| {
-                g.im2col(x, cols);
-                matmul(out, o, cols, c, w, wt, false, inner)
-            })
-        })?;
-    Ok(out)
+    let chunk = |(out, x): (&mut [MaybeUninit<f32>], &[f32])| {
+        let rows = out.len() / g.cout;
+        let (o, c) = (Mat::rows(rows, g.cout), Mat::rows(rows, g.k()));
+        if g.is_pointwise() {
+            return matmul_into(out, o, (x, c), (w, wt), inner);
+        }
+        with_scratch(rows * g.k(), |cols| {
+            g.im2col(x, cols);
+            matmul_into(out, o, (cols, c), (w, wt), inner)
+        })
+    };
+    // SAFETY: the output and `x` split into the same number of chunks of whole images, and
+    // each chunk's GEMM writes all of its output (`matmul_into`).
+    unsafe {
+        uninit_vec(len, |out| {
+            out.par_chunks_mut(out_step)
+                .zip(x.par_chunks(x_step))
+                .try_for_each(chunk)
+        })
+    }
 }
 
 /// `dX = col2im(dY·W)`, chunk by chunk (chunks hold whole images, so they never overlap).
