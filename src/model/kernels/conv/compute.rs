@@ -73,27 +73,39 @@ pub(in crate::model::kernels) fn forward(
         return Ok(vec![0f32; len]);
     }
     let inner = plan.gemm_threads(plan.chunks, threads);
-    let wt = Mat::rows(g.cout, g.k()).t();
-    let chunk = |(out, x): (&mut [MaybeUninit<f32>], &[f32])| {
-        let rows = out.len() / g.cout;
-        let (o, c) = (Mat::rows(rows, g.cout), Mat::rows(rows, g.k()));
-        if g.is_pointwise() {
-            return matmul_into(out, o, (x, c), (w, wt), inner);
-        }
-        with_scratch(rows * g.k(), |cols| {
-            g.im2col(x, cols);
-            matmul_into(out, o, (cols, c), (w, wt), inner)
-        })
-    };
     // SAFETY: the output and `x` split into the same number of chunks of whole images, and
-    // each chunk's GEMM writes all of its output (`matmul_into`).
+    // `forward_chunk` writes all of each chunk's output.
     unsafe {
         uninit_vec(len, |out| {
             out.par_chunks_mut(out_step)
                 .zip(x.par_chunks(x_step))
-                .try_for_each(chunk)
+                .try_for_each(|(out, x)| forward_chunk(g, x, w, out, inner))
         })
     }
+}
+
+/// One chunk of [`forward`]: im2col (none for a pointwise convolution), then one GEMM that
+/// writes every output value.
+fn forward_chunk(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [MaybeUninit<f32>],
+    threads: usize,
+) -> Result<()> {
+    let rows = out.len() / g.cout;
+    let (o, c, wt) = (
+        Mat::rows(rows, g.cout),
+        Mat::rows(rows, g.k()),
+        Mat::rows(g.cout, g.k()).t(),
+    );
+    if g.is_pointwise() {
+        return matmul_into(out, o, (x, c), (w, wt), threads);
+    }
+    with_scratch(rows * g.k(), |cols| {
+        g.im2col(x, cols);
+        matmul_into(out, o, (cols, c), (w, wt), threads)
+    })
 }
 
 /// `dX = col2im(dY·W)`, chunk by chunk (chunks hold whole images, so they never overlap).
