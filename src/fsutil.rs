@@ -1,4 +1,4 @@
-//! File-system helpers: atomic file writes (temp file, fsync, rename).
+//! File-system helpers: atomic file writes (temp file, fsync, rename) and log appends.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -63,6 +63,16 @@ pub(crate) fn sync_folder(folder: &Path) {
     if let Ok(dir) = File::open(folder) {
         let _ = dir.sync_all();
     }
+}
+
+/// Appends `line` and a newline to the file at `path`, creating it if needed (for logs that
+/// grow during a run, such as a training history).
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(file, "{line}")
 }
 
 #[cfg(test)]

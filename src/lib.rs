@@ -25,6 +25,8 @@ pub mod rng;
 pub mod runtime;
 pub mod spec;
 
+pub mod metrics;
+
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use graph::{Graph, GraphBuilder};
 pub use ops::{Operator, Registry};

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{FeatureBatch, ImageBatch, NeighbourTable, ViewBatch};
+use crate::model::ModelArtifact;
 
 /// The payload type of a port. An edge is valid only when the producer's output type
 /// equals the type the consumer's input port declares.
@@ -75,6 +76,8 @@ pub enum Payload {
     Features(Arc<FeatureBatch>),
     /// A neighbour table.
     Neighbours(Arc<NeighbourTable>),
+    /// A trained model (its weights file and architecture).
+    Model(Arc<ModelArtifact>),
     /// A JSON document of named figures.
     Metrics(Arc<serde_json::Value>),
     /// A payload of an operator defined outside this crate.
@@ -89,6 +92,7 @@ impl Payload {
             Payload::Views(_) => PortType::Views,
             Payload::Features(_) => PortType::Features,
             Payload::Neighbours(_) => PortType::Neighbours,
+            Payload::Model(_) => PortType::Model,
             Payload::Metrics(_) => PortType::Metrics,
             Payload::Custom(name, _) => PortType::Custom(name),
         }
@@ -101,7 +105,7 @@ impl Payload {
             Payload::Views(batch) => batch.batch as u64,
             Payload::Features(batch) => batch.len() as u64,
             Payload::Neighbours(table) => table.points() as u64,
-            Payload::Metrics(_) | Payload::Custom(..) => 1,
+            Payload::Metrics(_) | Payload::Model(_) | Payload::Custom(..) => 1,
         }
     }
 
@@ -113,7 +117,7 @@ impl Payload {
             Payload::Views(batch) => batch.data.len() * 4,
             Payload::Features(batch) => batch.data.len() * 4,
             Payload::Neighbours(table) => table.indices.len() * 8,
-            Payload::Metrics(_) => 1024,
+            Payload::Metrics(_) | Payload::Model(_) => 1024,
             Payload::Custom(..) => 0,
         }
     }
@@ -146,6 +150,14 @@ impl Payload {
     pub fn as_neighbours(&self) -> Option<&Arc<NeighbourTable>> {
         match self {
             Payload::Neighbours(table) => Some(table),
+            _ => None,
+        }
+    }
+
+    /// The model inside, if this is one.
+    pub fn as_model(&self) -> Option<&Arc<ModelArtifact>> {
+        match self {
+            Payload::Model(model) => Some(model),
             _ => None,
         }
     }

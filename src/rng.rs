@@ -42,6 +42,12 @@ impl SplitMix64 {
     pub fn bernoulli(&mut self, p: f32) -> bool {
         self.uniform_f32(0.0, 1.0) < p
     }
+
+    /// The generator's whole state, for checkpoints: `SplitMix64::new(rng.state())` continues
+    /// exactly where `rng` stands.
+    pub fn state(&self) -> u64 {
+        self.0
+    }
 }
 
 #[cfg(test)]

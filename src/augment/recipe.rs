@@ -38,6 +38,13 @@ pub enum Recipe {
         /// Output size `(width, height)`.
         size: (u32, u32),
     },
+    /// SCAN's evaluation transform, no randomness: CenterCrop(size) (zero padding when the
+    /// image is smaller), Normalize(CIFAR-10). Used to encode images for mining and
+    /// evaluation and for the kNN monitor.
+    Eval {
+        /// Output size `(width, height)`.
+        size: (u32, u32),
+    },
     /// An explicit list of operations.
     Custom(Vec<AugmentOp>),
 }
@@ -111,6 +118,7 @@ impl Recipe {
                     width: (-0.3, 0.1),
                 },
             ],
+            Recipe::Eval { size } => vec![AugmentOp::CenterCrop { size: *size }, normalize],
             Recipe::Custom(ops) => ops.clone(),
         }
     }

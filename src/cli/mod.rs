@@ -5,6 +5,8 @@ mod run;
 
 mod fetch;
 
+mod metrics;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,6 +40,8 @@ enum Command {
     Graph(GraphArgs),
     /// Download, verify and unpack an official data set (cifar10, cifar100, stl10).
     Fetch(fetch::FetchArgs),
+    /// Score cluster assignments against ground-truth labels (ACC, NMI, ARI, top-5, per cluster).
+    Metrics(metrics::MetricsArgs),
 }
 
 /// A graph file and parameter overrides.
@@ -74,6 +78,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch(args) => fetch::run(args),
+        Command::Metrics(args) => metrics::run(args),
     }
 }
 

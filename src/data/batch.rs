@@ -22,6 +22,9 @@ pub struct ImageBatch {
     /// The pass over the data set this batch belongs to (0 for a single pass); per-sample
     /// randomness downstream derives from it.
     pub epoch: u64,
+    /// Images per pass in the stream this batch belongs to (0 when unknown); training
+    /// schedules derive their steps per epoch from it.
+    pub epoch_size: u64,
 }
 
 impl ImageBatch {
@@ -50,6 +53,7 @@ impl ImageBatch {
             labels,
             classes,
             epoch: 0,
+            epoch_size: 0,
         })
     }
 

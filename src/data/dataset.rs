@@ -72,6 +72,7 @@ pub fn read_batch(
         labels: labels_of(dataset, indices),
         classes: Arc::from(dataset.classes()),
         epoch: 0,
+        epoch_size: 0,
     })
 }
 

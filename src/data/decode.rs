@@ -183,6 +183,7 @@ pub fn decode_batch(
         labels: Some(indices.iter().map(|&i| folder.label(i)).collect()),
         classes: folder.shared_classes(),
         epoch: 0,
+        epoch_size: 0,
     })
 }
 

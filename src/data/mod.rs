@@ -38,3 +38,5 @@ pub use cifar::{Cifar, Cifar100Labels, CifarKind, CifarSplit};
 pub use npy::{read_npy_matrix, write_npy_f32, Matrix};
 pub use npy::{read_npy_u32, write_npy_u32};
 pub use stl10::{Stl10, Stl10Split};
+
+pub use npy::read_npy_ids;

@@ -194,7 +194,12 @@ fn npy_header(descr: &str, rows: usize, cols: usize) -> io::Result<Vec<u8>> {
 }
 
 mod int;
+mod stream;
 pub use int::{read_npy_u32, write_npy_u32};
+pub use stream::NpyRowWriter;
+
+mod column;
+pub use column::read_npy_ids;
 
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,8 @@ pub struct ViewBatch {
     pub labels: Option<Vec<u32>>,
     /// The epoch the images were drawn in.
     pub epoch: u64,
+    /// Images per epoch in the stream (0 when unknown).
+    pub epoch_size: u64,
 }
 
 impl ViewBatch {
@@ -112,6 +114,7 @@ mod tests {
             indices: vec![0, 1, 2],
             labels: None,
             epoch: 0,
+            epoch_size: 0,
         };
         assert_eq!(batch.view(0, 2), &[4.0, 5.0]);
         assert_eq!(batch.view(1, 0), &[6.0, 7.0]);

@@ -1,26 +1,121 @@
-//! Exact top-k by inner product of unit vectors: S = Q·Bᵀ computed block by block
-//! (256 queries × 2048 base rows, f32 GEMM from the `gemm` crate), each block of S scanned at
-//! once into per-query [`TopK`] buffers, so the N×N matrix never exists (peak extra memory
-//! per worker: one 256×2048 block, 2 MiB). Query blocks run in parallel on the caller's
-//! pool; the block layout never depends on the worker count, so results do not either.
-//! A point is excluded from its own neighbours by index (a duplicate is still a neighbour).
+//! Exact top-k by inner product of unit vectors, without ever holding the N×N matrix.
+//!
+//! All points ([`search`]): S = X·Xᵀ is symmetric, so the points are cut into blocks of
+//! [`BLOCK`] rows and only the tiles (a, b) with a ≤ b are computed (f32 GEMM from the
+//! `gemm` crate, one tile per task, `BLOCK`² scores of scratch per worker). An off-diagonal
+//! tile is scanned along its rows for block a's lists and along its columns for block b's,
+//! which halves the arithmetic. Tiles run in the rounds of [`rounds`](super::rounds), whose
+//! tiles touch disjoint blocks, so the lists are written in place into the output table
+//! without sharing. Given points ([`search_subset`]): query blocks against every base
+//! block, scanned along rows only.
+//!
+//! The lists keep the best k under "higher similarity, then lower index", a total order,
+//! so neither the tile order nor the worker count changes a single bit of the result. A
+//! point is excluded from its own neighbours by index (an identical duplicate is still a
+//! neighbour). Peak extra memory: one tile per worker plus one threshold per point.
+
+use std::ops::Range;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+use super::rounds::rounds;
+use super::tile::{inner_products, scan_both, scan_rows};
 use super::topk::TopK;
 use super::{KnnError, UnitRows};
 use crate::data::NeighbourTable;
 
-/// Queries per block (rows of S).
+/// Points per block of the symmetric search: a tile is 512 × 512 scores (1 MiB).
+const BLOCK: usize = 512;
+/// Queries per block of [`search_subset`].
 const QUERY_BLOCK: usize = 256;
-/// Base rows per block (columns of S).
+/// Base rows per tile of [`search_subset`].
 const BASE_BLOCK: usize = 2048;
 
 /// Every point's `k` nearest other points, most similar first (ties: lower index first).
 pub fn search(rows: &UnitRows, k: usize, pool: &ThreadPool) -> Result<NeighbourTable, KnnError> {
-    let all: Vec<usize> = (0..rows.len()).collect();
-    search_subset(rows, &all, k, pool)
+    search_blocked(rows, k, pool, BLOCK)
+}
+
+/// [`search`] with blocks of `block` points (tests use small blocks to get many tiles).
+pub(crate) fn search_blocked(
+    rows: &UnitRows,
+    k: usize,
+    pool: &ThreadPool,
+    block: usize,
+) -> Result<NeighbourTable, KnnError> {
+    rows.check_k(k)?;
+    let mut indices = vec![0u32; rows.len() * k];
+    let mut similarities = vec![0f32; rows.len() * k];
+    let blocks = Blocks {
+        rows,
+        size: block,
+        lists: similarities
+            .chunks_mut(block * k)
+            .zip(indices.chunks_mut(block * k))
+            .map(|(sims, ids)| Mutex::new(TopK::new(k, sims, ids)))
+            .collect(),
+        scratch: (0..pool.current_num_threads())
+            .map(|_| Mutex::new(Vec::new()))
+            .collect(),
+    };
+    pool.install(|| {
+        for round in rounds(blocks.lists.len()) {
+            round.par_iter().for_each(|&(a, b)| blocks.visit(a, b));
+        }
+    });
+    drop(blocks);
+    Ok(NeighbourTable {
+        k,
+        indices,
+        similarities,
+        labels: None,
+    })
+}
+
+/// The blocks of a symmetric search: their top-k lists and each worker's tile buffer.
+struct Blocks<'a> {
+    rows: &'a UnitRows,
+    size: usize,
+    lists: Vec<Mutex<TopK<'a>>>,
+    scratch: Vec<Mutex<Vec<f32>>>,
+}
+
+impl Blocks<'_> {
+    /// Computes tile (a, b), a ≤ b, and feeds it to the lists of blocks a and b.
+    fn visit(&self, a: usize, b: usize) {
+        let worker = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
+        let mut scratch = lock(&self.scratch[worker]);
+        let (ra, rb) = (self.range(a), self.range(b));
+        scratch.resize(self.size * self.size, 0.0);
+        let tile = &mut scratch[..ra.len() * rb.len()];
+        inner_products(self.data(&ra), self.data(&rb), self.rows.dim(), tile);
+        let (first_a, first_b) = (ra.start as u32, rb.start as u32);
+        if a == b {
+            let own = |r: usize| first_a + r as u32;
+            scan_rows(tile, rb.len(), &mut lock(&self.lists[a]), first_b, own);
+        } else {
+            let (mut la, mut lb) = (lock(&self.lists[a]), lock(&self.lists[b]));
+            scan_both(tile, (&mut la, first_a), (&mut lb, first_b));
+        }
+    }
+
+    /// The points of block `a`.
+    fn range(&self, a: usize) -> Range<usize> {
+        a * self.size..((a + 1) * self.size).min(self.rows.len())
+    }
+
+    /// The rows of the points in `range`, row-major.
+    fn data(&self, range: &Range<usize>) -> &[f32] {
+        let dim = self.rows.dim();
+        &self.rows.as_slice()[range.start * dim..range.end * dim]
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (a panicking worker has already failed the search).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The `k` nearest other points of each point in `queries`; row `i` of the table belongs
@@ -42,11 +137,13 @@ pub fn search_subset(
     let mut indices = vec![0u32; queries.len() * k];
     let mut similarities = vec![0f32; queries.len() * k];
     pool.install(|| {
-        indices
+        similarities
             .par_chunks_mut(QUERY_BLOCK * k)
-            .zip(similarities.par_chunks_mut(QUERY_BLOCK * k))
+            .zip(indices.par_chunks_mut(QUERY_BLOCK * k))
             .zip(queries.par_chunks(QUERY_BLOCK))
-            .for_each(|((ids, sims), block)| search_block(rows, block, k, ids, sims));
+            .for_each(|((sims, ids), block)| {
+                search_queries(rows, block, &mut TopK::new(k, sims, ids));
+            });
     });
     Ok(NeighbourTable {
         k,
@@ -56,74 +153,21 @@ pub fn search_subset(
     })
 }
 
-/// Searches one block of queries against every base block, writing `k` results per query.
-fn search_block(rows: &UnitRows, queries: &[usize], k: usize, ids: &mut [u32], sims: &mut [f32]) {
+/// Searches one block of queries against every base block into `lists`.
+fn search_queries(rows: &UnitRows, queries: &[usize], lists: &mut TopK) {
     let dim = rows.dim();
-    let mut query_data = Vec::with_capacity(queries.len() * dim);
-    for &q in queries {
-        query_data.extend_from_slice(rows.row(q));
-    }
-    let mut tops = vec![TopK::new(k); queries.len()];
-    let mut scores = vec![0f32; queries.len() * BASE_BLOCK];
+    let query_data: Vec<f32> = queries.iter().flat_map(|&q| rows.row(q)).copied().collect();
+    let mut scratch = vec![0f32; queries.len() * BASE_BLOCK];
     for start in (0..rows.len()).step_by(BASE_BLOCK) {
         let end = (start + BASE_BLOCK).min(rows.len());
-        let base = &rows.as_slice()[start * dim..end * dim];
-        let width = end - start;
-        let scores = &mut scores[..queries.len() * width];
-        inner_products(&query_data, base, dim, scores);
-        for (r, (top, &q)) in tops.iter_mut().zip(queries).enumerate() {
-            let row = &mut scores[r * width..(r + 1) * width];
-            if (start..end).contains(&q) {
-                row[q - start] = f32::NEG_INFINITY;
-            }
-            scan(row, start as u32, top);
-        }
-    }
-    for (r, top) in tops.iter().enumerate() {
-        top.write(&mut ids[r * k..(r + 1) * k], &mut sims[r * k..(r + 1) * k]);
-    }
-}
-
-/// Feeds one row of scores (base indices `first..`) into `top`.
-#[inline]
-fn scan(row: &[f32], first: u32, top: &mut TopK) {
-    let mut threshold = top.threshold();
-    for (j, &s) in row.iter().enumerate() {
-        if s > threshold {
-            top.offer(s, first + j as u32);
-            threshold = top.threshold();
-        }
-    }
-}
-
-/// `scores` (m×n, row-major) = `queries` (m×dim) · `base` (n×dim)ᵀ.
-fn inner_products(queries: &[f32], base: &[f32], dim: usize, scores: &mut [f32]) {
-    let (m, n) = (queries.len() / dim, base.len() / dim);
-    debug_assert_eq!(scores.len(), m * n);
-    // SAFETY: the three slices hold exactly m×dim, n×dim and m×n values; the strides below
-    // stay inside them (lhs row-major m×dim; rhs read as the dim×n transpose of `base`;
-    // dst row-major m×n), and dst does not alias the inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
+        let tile = &mut scratch[..queries.len() * (end - start)];
+        inner_products(
+            &query_data,
+            &rows.as_slice()[start * dim..end * dim],
             dim,
-            scores.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            queries.as_ptr(),
-            1,
-            dim as isize,
-            base.as_ptr(),
-            dim as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            tile,
         );
+        let own = |r: usize| queries[r] as u32;
+        scan_rows(tile, end - start, lists, start as u32, own);
     }
 }

@@ -5,13 +5,16 @@
 //!
 //! Every search takes [`UnitRows`], the one type that guarantees finite, unit-length rows.
 
+pub mod classify;
 mod error;
 pub mod exact;
 mod gather;
 pub mod hnsw;
 pub mod quality;
+mod rounds;
 pub mod synthetic;
 mod table_io;
+mod tile;
 mod topk;
 
 pub use error::KnnError;

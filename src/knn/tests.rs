@@ -51,7 +51,7 @@ fn tied_rows(n: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn exact_matches_brute_force_with_ties_and_duplicates() {
-    // 2,500 points span two base blocks (2,048) and ten query blocks (256).
+    // 2,500 points span five blocks of 512, the last one ragged.
     let mut data = tied_rows(2500, 7);
     let copy: Vec<f32> = data[..16].to_vec();
     data[16 * 1000..16 * 1001].copy_from_slice(&copy); // point 1000 duplicates point 0
@@ -82,15 +82,118 @@ fn exact_agrees_with_brute_force_on_random_data() {
     assert_eq!(single, table, "the worker count must not change results");
 }
 
-#[test]
-fn topk_breaks_ties_by_lower_index() {
-    let mut top = topk::TopK::new(2);
-    for (sim, id) in [(0.5, 0), (0.9, 1), (0.5, 2), (0.9, 3), (0.9, 4)] {
-        top.offer(sim, id);
+/// Rows of small integers in −2..=2, `dim` wide, with every tenth row a copy of an earlier
+/// one. Not unit length (built directly, as a test of the kernel alone): every product and
+/// sum is a small integer, so f32 GEMM is exact, ties are everywhere and the f64 reference
+/// must be matched bit for bit; a point may also be beaten by another point, so excluding
+/// itself by index is tested too.
+fn integer_rows(n: usize, dim: usize, seed: u64) -> UnitRows {
+    let mut rng = SplitMix64::new(seed);
+    let mut data: Vec<f32> = (0..n * dim).map(|_| rng.below(5) as f32 - 2.0).collect();
+    for i in (10..n).step_by(10) {
+        let from = rng.below(i);
+        data.copy_within(from * dim..(from + 1) * dim, i * dim);
     }
-    let (mut ids, mut sims) = ([0; 2], [0.0; 2]);
-    top.write(&mut ids, &mut sims);
-    assert_eq!((ids, sims), ([1, 3], [0.9, 0.9]));
+    UnitRows { dim, data }
+}
+
+/// Asserts `table` equals the f64 reference exactly: same indices, same similarities.
+fn assert_reference(rows: &UnitRows, table: &NeighbourTable) {
+    for (i, want) in reference(rows, table.k).iter().enumerate() {
+        let ids: Vec<u32> = want.iter().map(|&(_, j)| j).collect();
+        let sims: Vec<f32> = want.iter().map(|&(s, _)| s as f32).collect();
+        assert_eq!(table.neighbours(i), &ids[..], "point {i}");
+        assert_eq!(
+            &table.similarities[i * table.k..(i + 1) * table.k],
+            &sims[..]
+        );
+    }
+}
+
+#[test]
+fn exact_is_bit_identical_to_f64_reference_on_integer_rows_with_ties() {
+    // 1,000 points in blocks of 48: 21 blocks (an odd count, so rounds have byes) and a
+    // ragged last block of 40, which is not a multiple of the 16-wide scan either.
+    let rows = integer_rows(1000, 12, 5);
+    let table = exact::search_blocked(&rows, 15, &pool(2), 48).unwrap();
+    assert_reference(&rows, &table);
+    for threads in [1, 3] {
+        let other = exact::search_blocked(&rows, 15, &pool(threads), 48).unwrap();
+        assert_eq!(other, table, "{threads} workers changed the result");
+    }
+    assert_eq!(
+        exact::search_blocked(&rows, 15, &pool(2), 64).unwrap(),
+        table
+    );
+    let queries = [0, 7, 10, 499, 999];
+    let subset = exact::search_subset(&rows, &queries, 15, &pool(2)).unwrap();
+    for (r, &q) in queries.iter().enumerate() {
+        assert_eq!(subset.neighbours(r), table.neighbours(q), "query {q}");
+    }
+}
+
+#[test]
+fn exact_matches_f64_reference_on_gaussian_rows_with_duplicates() {
+    // 1,300 points: three blocks of the default size (512), the last one ragged.
+    let mut data = gaussian(1300, 24, 9);
+    for (from, to) in [(3, 700), (3, 1299), (600, 5), (1100, 1101)] {
+        data.copy_within(from * 24..(from + 1) * 24, to * 24);
+    }
+    let rows = UnitRows::normalise(data, 24).unwrap();
+    let table = exact::search(&rows, 20, &pool(2)).unwrap();
+    for (i, want) in reference(&rows, 20).iter().enumerate() {
+        let ids: Vec<u32> = want.iter().map(|&(_, j)| j).collect();
+        assert_eq!(table.neighbours(i), &ids[..], "point {i}");
+        for (r, &(sim, _)) in want.iter().enumerate() {
+            let got = f64::from(table.similarities[i * 20 + r]);
+            assert!((got - sim).abs() < 1e-6, "point {i} rank {r}");
+        }
+    }
+    // Copies are each other's best neighbours with similarity 1, lower index first.
+    assert_eq!(&table.neighbours(3)[..2], &[700, 1299]);
+    assert_eq!(&table.neighbours(700)[..2], &[3, 1299]);
+    assert_eq!(table.neighbours(1101)[0], 1100);
+    assert_eq!(exact::search(&rows, 20, &pool(1)).unwrap(), table);
+}
+
+#[test]
+fn topk_keeps_the_best_k_whatever_the_offer_order() {
+    // Best 3 under (similarity desc, index asc) of these five: (0.9, 1), (0.9, 3), (0.9, 4).
+    let offers = [(0.5, 0), (0.9, 1), (0.5, 2), (0.9, 3), (0.9, 4)];
+    for rotation in 0..offers.len() {
+        let (mut sims, mut ids) = ([0.0; 3], [0; 3]);
+        let mut top = topk::TopK::new(3, &mut sims, &mut ids);
+        for i in 0..offers.len() {
+            let (sim, id) = offers[(i + rotation) % offers.len()];
+            top.offer(0, sim, id);
+        }
+        assert_eq!(top.worst(), &[0.9]);
+        drop(top);
+        assert_eq!((ids, sims), ([1, 3, 4], [0.9; 3]), "rotation {rotation}");
+    }
+}
+
+#[test]
+fn rounds_hold_every_tile_once_on_disjoint_blocks() {
+    for blocks in 1..=9 {
+        let rounds = rounds::rounds(blocks);
+        let mut tiles: Vec<(usize, usize)> = rounds.concat();
+        tiles.sort_unstable();
+        let all: Vec<(usize, usize)> = (0..blocks)
+            .flat_map(|a| (a..blocks).map(move |b| (a, b)))
+            .collect();
+        assert_eq!(tiles, all, "{blocks} blocks");
+        for round in &rounds {
+            let mut touched: Vec<usize> = round
+                .iter()
+                .flat_map(|&(a, b)| if a == b { vec![a] } else { vec![a, b] })
+                .collect();
+            let count = touched.len();
+            touched.sort_unstable();
+            touched.dedup();
+            assert_eq!(touched.len(), count, "{blocks} blocks: {round:?}");
+        }
+    }
 }
 
 #[test]
@@ -203,8 +306,15 @@ fn gather_places_rows_and_refuses_bad_batches() {
     assert!(err.to_string().contains("expected 2, found 3"), "{err}");
     let err = gather(&[batch(2, vec![0, 1]), batch(2, vec![1])]).unwrap_err();
     assert!(err.to_string().contains("index 1 is duplicated"), "{err}");
-    let err = gather(&[batch(2, vec![0, 5])]).unwrap_err();
-    assert!(err.to_string().contains("index 5 is out of range"), "{err}");
+}
+
+#[test]
+fn gather_orders_a_subset_by_dataset_index() {
+    let gathered = gather(&[batch(2, vec![9, 5]), batch(2, vec![7])]).unwrap();
+    assert_eq!(gathered.ids, vec![5, 7, 9]);
+    assert_eq!(gathered.data, vec![2.0, 3.0, 0.0, 1.0, 0.0, 1.0]);
+    let err = gather(&[batch(2, vec![5, 9]), batch(2, vec![9])]).unwrap_err();
+    assert!(err.to_string().contains("index 9 is duplicated"), "{err}");
 }
 
 #[test]

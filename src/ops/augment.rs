@@ -116,6 +116,7 @@ impl Operator for Augment {
                 indices: batch.indices.clone(),
                 labels: batch.labels.clone(),
                 epoch: batch.epoch,
+                epoch_size: batch.epoch_size,
             };
             ctx.send(Payload::Views(Arc::new(out)))?;
         }

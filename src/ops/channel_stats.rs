@@ -101,6 +101,7 @@ mod tests {
             labels: None,
             classes: Arc::from(Vec::new()),
             epoch: 0,
+            epoch_size: 0,
         };
         let mut sums = Vec::new();
         accumulate(&batch, &mut sums);

@@ -138,6 +138,7 @@ impl Operator for Knn {
         }
         let gathered = gather(&batches)?;
         drop(batches);
+        save_ids(ctx, &gathered.ids)?;
         ctx.set_total(gathered.data.len().checked_div(gathered.dim).unwrap_or(0) as u64);
         let rows = UnitRows::normalise(gathered.data, gathered.dim)?;
         rows.check_k(self.params.k)?;
@@ -237,4 +238,15 @@ fn status_line(report: &serde_json::Value) -> String {
         line.push_str(&format!(" label agreement {agreement:.3}"));
     }
     line
+}
+
+/// Writes `ids.npy` (each row's dataset index) when the rows are a subset, not 0..N.
+fn save_ids(ctx: &Context, ids: &[u64]) -> Result<(), OpError> {
+    if ids.iter().enumerate().all(|(row, &id)| row as u64 == id) {
+        return Ok(());
+    }
+    let narrow: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
+    let path = ctx.run_dir().join("ids.npy");
+    crate::data::npy::write_npy_u32(&path, narrow.len(), 1, &narrow)
+        .map_err(|e| OpError::Failed(format!("{}: {e}", path.display())))
 }

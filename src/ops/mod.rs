@@ -17,6 +17,9 @@ mod view_stats;
 mod features;
 mod knn;
 
+mod encode;
+mod simclr;
+
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -35,6 +38,9 @@ pub use view_stats::ViewStats;
 
 pub use features::{FeatureSource, Features, FeaturesParams};
 pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
+
+pub use encode::{Encode, EncodeOutput, EncodeParams};
+pub use simclr::{SimClr, SimClrParams};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

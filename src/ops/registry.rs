@@ -137,6 +137,8 @@ impl Registry {
         registry.register::<super::ViewStats>();
         registry.register::<super::Features>();
         registry.register::<super::Knn>();
+        registry.register::<super::SimClr>();
+        registry.register::<super::Encode>();
         registry
     }
 

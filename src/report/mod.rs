@@ -3,3 +3,6 @@
 mod grid;
 
 pub use grid::{compose_grid, write_grid_png};
+
+mod heatmap;
+pub use heatmap::{cell_size, render_heatmap, write_heatmap_png, CELL, MAX_SIDE};

@@ -39,7 +39,7 @@ struct Done {
 pub(crate) fn cacheable(output: Option<PortType>) -> bool {
     matches!(
         output,
-        None | Some(PortType::Metrics) | Some(PortType::Neighbours)
+        None | Some(PortType::Metrics) | Some(PortType::Neighbours) | Some(PortType::Model)
     )
 }
 
@@ -114,6 +114,10 @@ fn load_output(dir: &Path, output: Option<PortType>) -> Option<Vec<Payload>> {
             let table = crate::knn::load_table(dir).ok()?;
             Some(vec![Payload::Neighbours(table.into())])
         }
+        Some(PortType::Model) => {
+            let model = crate::model::ModelArtifact::load(dir)?;
+            Some(vec![Payload::Model(model.into())])
+        }
         Some(_) => None,
     }
 }
@@ -140,6 +144,9 @@ pub(crate) fn save(
     }
     if let Some(table) = outputs.iter().find_map(Payload::as_neighbours) {
         crate::knn::save_table(dir, table)?;
+    }
+    if let Some(model) = outputs.iter().find_map(Payload::as_model) {
+        model.save(dir)?;
     }
     let done = Done {
         key: key.to_string(),

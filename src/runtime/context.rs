@@ -13,6 +13,17 @@ use crate::data::ImageBatch;
 use crate::payload::Payload;
 use crate::spec::DeviceSpec;
 
+/// What [`Context::poll`] found on an input.
+#[derive(Debug)]
+pub enum Polled {
+    /// A payload.
+    Ready(Payload),
+    /// The stream has ended.
+    Ended,
+    /// Nothing yet; the producer is still working.
+    Empty,
+}
+
 /// The running node's view of the world.
 pub struct Context {
     pub(crate) id: String,
@@ -20,6 +31,7 @@ pub struct Context {
     pub(crate) workers: usize,
     pub(crate) device: DeviceSpec,
     pub(crate) run_dir: PathBuf,
+    pub(crate) cache_key: String,
     pub(crate) runs_root: PathBuf,
     pub(crate) inputs: Vec<(&'static str, Input)>,
     pub(crate) output: Output,
@@ -53,6 +65,12 @@ impl Context {
         &self.run_dir
     }
 
+    /// The node's cache key: a hash of its operator, parameters, seed and inputs' keys. A
+    /// checkpoint left in the run folder may be resumed only when it carries the same key.
+    pub fn cache_key(&self) -> &str {
+        &self.cache_key
+    }
+
     /// A folder shared by every graph under the same runs folder (`<runs>/.shared/`), for
     /// caches worth reusing across graphs, such as packed image stores.
     pub fn shared_dir(&self) -> PathBuf {
@@ -77,6 +95,22 @@ impl Context {
         };
         self.output.defer = self.inputs[index].1.has_buffered();
         Ok(received)
+    }
+
+    /// The next payload on input `field` if one is ready, without waiting — for a node that
+    /// reads a side input while its main input keeps it busy.
+    pub fn poll(&mut self, field: &str) -> Result<Polled, OpError> {
+        let index = self
+            .inputs
+            .iter()
+            .position(|(name, _)| *name == field)
+            .ok_or_else(|| OpError::NoSuchInput(field.to_string()))?;
+        match self.inputs[index].1.try_recv() {
+            Ok(Some(payload)) => Ok(Polled::Ready(payload)),
+            Ok(None) => Ok(Polled::Ended),
+            Err(None) => Ok(Polled::Empty),
+            Err(Some(error)) => Err(error),
+        }
     }
 
     /// The next image batch on input `field`; `Ok(None)` at end of stream.

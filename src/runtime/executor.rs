@@ -152,6 +152,7 @@ impl<'g> Run<'g> {
                     workers: node.workers.unwrap_or(default_workers),
                     device: graph.device,
                     run_dir: self.graph_dir.join(&node.id),
+                    cache_key: self.keys[i].clone(),
                     runs_root: options.runs_dir.clone(),
                     inputs: Vec::new(),
                     output: Output::new(

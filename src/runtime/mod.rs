@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use cancel::CancelToken;
 pub use channel::{Input, Output};
-pub use context::Context;
+pub use context::{Context, Polled};
 pub use error::{OpError, RunError};
 pub use executor::run;
 pub use progress::ProgressMode;

@@ -189,7 +189,11 @@ impl Operator for Images {
                     Some(store) => gather(store, chunk)?,
                     None => read_batch(reader, chunk, width, height, &pool)?,
                 };
-                ctx.send(Payload::Images(Arc::new(ImageBatch { epoch, ..batch })))?;
+                ctx.send(Payload::Images(Arc::new(ImageBatch {
+                    epoch,
+                    epoch_size: selected.len() as u64,
+                    ..batch
+                })))?;
             }
         }
         Ok(())
@@ -313,6 +317,7 @@ fn gather(store: &PackedStore, indices: &[usize]) -> Result<ImageBatch, OpError>
         labels: labels_of(store, indices),
         classes: Arc::from(store.classes()),
         epoch: 0,
+        epoch_size: 0,
     })
 }
 

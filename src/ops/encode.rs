@@ -1,0 +1,149 @@
+//! `Encode`: runs a trained encoder over evaluation views (no augmentation: an `Augment`
+//! with the `Eval` recipe) in evaluation mode and sends L2-normalised feature batches — the
+//! input of neighbour mining. Also streams them into `features.npy` (`<f4`, N×D) in its
+//! run folder, in arrival order, with `indices.npy` giving each row's dataset index.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use crate::data::npy::NpyRowWriter;
+use crate::data::{FeatureBatch, ViewBatch};
+use crate::model::input::first_views_to_nhwc;
+use crate::model::network::ContrastiveModel;
+use crate::payload::{Payload, PortType};
+use crate::runtime::{Context, OpError};
+
+/// Parameters of [`Encode`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodeParams {
+    /// Which representation to emit.
+    #[serde(default)]
+    pub output: EncodeOutput,
+}
+
+/// What [`Encode`] emits per image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncodeOutput {
+    /// The encoder's features (SCAN mines neighbours on these for ImageNet).
+    Features,
+    /// The projection head's output (SCAN mines CIFAR neighbours on the 128-d head output).
+    #[default]
+    Projection,
+}
+
+/// The `Encode` operator.
+pub struct Encode {
+    params: EncodeParams,
+}
+
+impl Operator for Encode {
+    type Params = EncodeParams;
+    const NAME: &'static str = "Encode";
+    const SUMMARY: &'static str = "Embeds evaluation views with a trained model (evaluation mode) and sends L2-normalised feature batches; writes features.npy.";
+    const PARAMS: &'static [ParamDoc] = &[ParamDoc {
+        name: "output",
+        ty: "Features | Projection",
+        doc: "encoder features or the projection head's output (SCAN's choice for CIFAR)",
+    }];
+    const INPUTS: &'static [InputPort] = &[
+        InputPort {
+            field: "input",
+            payload: PortType::Views,
+            required: true,
+            doc: "evaluation views (the first view of each image is encoded)",
+        },
+        InputPort {
+            field: "model",
+            payload: PortType::Model,
+            required: true,
+            doc: "the trained model (e.g. a SimClr node)",
+        },
+    ];
+    const OUTPUT: Option<PortType> = Some(PortType::Features);
+
+    fn build(params: EncodeParams, _ctx: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        Ok(Encode { params })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let artifact = match ctx.recv("model")? {
+            Some(Payload::Model(model)) => model,
+            _ => return Err(OpError::Failed("`model` sent no trained model".into())),
+        };
+        let device = crate::model::device::select(ctx.device()).map_err(failed)?;
+        let model = ContrastiveModel::from_artifact(&artifact, &device).map_err(failed)?;
+        let mut features: Option<NpyRowWriter> = None;
+        let mut indices = Vec::new();
+        while let Some(payload) = ctx.recv("input")? {
+            let batch = payload
+                .as_views()
+                .cloned()
+                .ok_or_else(|| OpError::Failed("`input` must receive view batches".into()))?;
+            let out = self.embed(&model, &batch, &device)?;
+            let writer = match &mut features {
+                Some(writer) => writer,
+                None => features.insert(
+                    NpyRowWriter::create(&ctx.run_dir().join("features.npy"), out.dim)
+                        .map_err(failed)?,
+                ),
+            };
+            writer.push(&out.data).map_err(failed)?;
+            indices.extend(out.indices.iter().map(|&i| i as u32));
+            ctx.send(Payload::Features(Arc::new(out)))?;
+        }
+        if let Some(writer) = features {
+            writer.finish().map_err(failed)?;
+            crate::data::npy::write_npy_u32(
+                &ctx.run_dir().join("indices.npy"),
+                indices.len(),
+                1,
+                &indices,
+            )
+            .map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+impl Encode {
+    /// The first view of every image in `batch`, embedded and L2-normalised.
+    fn embed(
+        &self,
+        model: &ContrastiveModel,
+        batch: &ViewBatch,
+        device: &candle_core::Device,
+    ) -> Result<FeatureBatch, OpError> {
+        let x = first_views_to_nhwc(batch, device).map_err(failed)?;
+        let z = match self.params.output {
+            EncodeOutput::Features => model.features(&x),
+            EncodeOutput::Projection => model.forward(&x, false),
+        }
+        .map_err(failed)?;
+        let dim = z.dim(1).map_err(failed)?;
+        let mut data: Vec<f32> = z.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?;
+        normalise_rows(&mut data, dim);
+        Ok(FeatureBatch {
+            dim,
+            data,
+            indices: batch.indices.clone(),
+            labels: batch.labels.clone(),
+        })
+    }
+}
+
+/// Scales each row to unit length (rows of zeros stay zero; mining reports them).
+fn normalise_rows(data: &mut [f32], dim: usize) {
+    for row in data.chunks_exact_mut(dim.max(1)) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> OpError {
+    OpError::Failed(error.to_string())
+}
