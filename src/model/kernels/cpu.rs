@@ -2,6 +2,7 @@
 //! checked wrapper around `gemm::gemm`, per-thread scratch buffers and the thread count.
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 
 use candle_core::{CpuStorage, Layout, Result};
 
@@ -94,29 +95,56 @@ pub(super) fn matmul(
     accumulate: bool,
     threads: usize,
 ) -> Result<()> {
+    gemm_checked(
+        (dst.as_mut_ptr(), dst.len()),
+        d,
+        (lhs, l),
+        (rhs, r),
+        accumulate,
+        threads,
+    )
+}
+
+/// `dst ← lhs · rhs` into memory not yet initialised: gemm never reads the destination
+/// unless asked to accumulate, and writes every element of the view `d`.
+pub(super) fn matmul_into(
+    dst: &mut [MaybeUninit<f32>],
+    d: Mat,
+    (lhs, l): (&[f32], Mat),
+    (rhs, r): (&[f32], Mat),
+    threads: usize,
+) -> Result<()> {
+    let dst = (dst.as_mut_ptr().cast::<f32>(), dst.len());
+    gemm_checked(dst, d, (lhs, l), (rhs, r), false, threads)
+}
+
+/// Checks that the views fit their buffers, then calls gemm.
+fn gemm_checked(
+    (dst, len): (*mut f32, usize),
+    d: Mat,
+    (lhs, l): (&[f32], Mat),
+    (rhs, r): (&[f32], Mat),
+    accumulate: bool,
+    threads: usize,
+) -> Result<()> {
     let agree = d.rows == l.rows && l.cols == r.rows && d.cols == r.cols;
-    if !(agree && d.fits(dst.len()) && l.fits(lhs.len()) && r.fits(rhs.len())) {
+    if !(agree && d.fits(len) && l.fits(lhs.len()) && r.fits(rhs.len())) {
         candle_core::bail!("matmul operands do not fit: dst {d:?}, lhs {l:?}, rhs {r:?}");
-    }
-    if l.cols == 0 {
-        if !accumulate {
-            dst.fill(0.0);
-        }
-        return Ok(());
     }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: every element the three views reach lies inside its slice (checked above), and
-    // `dst` is a unique borrow, so it aliases neither operand.
+    // SAFETY: every element the three views reach lies inside its buffer (checked above);
+    // `dst` comes from a unique borrow, so it aliases neither operand; without `accumulate`
+    // gemm writes the destination (zeros when the inner dimension is 0) and never reads it.
     unsafe {
         gemm::gemm(
             d.rows,
             d.cols,
             l.cols,
-            dst.as_mut_ptr(),
+            dst,
             d.cs as isize,
             d.rs as isize,
             accumulate,
@@ -135,6 +163,23 @@ pub(super) fn matmul(
         );
     }
     Ok(())
+}
+
+/// A vector of `len` floats that `fill` writes without it being zeroed first (an output
+/// buffer of tens of MB would otherwise be written twice). `fill` sees the elements as
+/// `MaybeUninit`, so it cannot read one it has not written.
+///
+/// # Safety
+/// When `fill` returns `Ok`, it must have written every one of the `len` elements.
+pub(super) unsafe fn uninit_vec(
+    len: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<f32>]) -> Result<()>,
+) -> Result<Vec<f32>> {
+    let mut out = Vec::<f32>::with_capacity(len);
+    fill(&mut out.spare_capacity_mut()[..len])?;
+    // SAFETY: the caller guarantees that `fill` initialised all `len` elements.
+    unsafe { out.set_len(len) };
+    Ok(out)
 }
 
 thread_local! {

@@ -100,29 +100,35 @@ impl Geometry {
         (lo, hi)
     }
 
+    /// Output pixels `(oy, ox)` of one image in row order, the rows of its patch matrix.
+    fn output_pixels(&self) -> impl Iterator<Item = (usize, usize)> {
+        let wo = self.wo;
+        (0..self.ho).flat_map(move |oy| (0..wo).map(move |ox| (oy, ox)))
+    }
+
     /// Fills the patch matrices of consecutive images `x` into `cols` (every value written).
     pub(super) fn im2col(&self, x: &[f32], cols: &mut [f32]) {
-        let rows = cols.chunks_exact_mut(self.k());
-        for (i, row) in rows.enumerate() {
-            let (b, p) = (i / self.pixels(), i % self.pixels());
-            self.patch(&x[b * self.image_len()..][..self.image_len()], p, row);
+        let images = x.chunks_exact(self.image_len());
+        for (image, cols) in images.zip(cols.chunks_exact_mut(self.pixels() * self.k())) {
+            for (row, (oy, ox)) in cols.chunks_exact_mut(self.k()).zip(self.output_pixels()) {
+                self.patch(image, oy, ox, row);
+            }
         }
     }
 
     /// Adds the patch matrices `cols` back onto consecutive images `dx` (the adjoint of
     /// [`Geometry::im2col`]); `dx` must start zeroed.
     pub(super) fn col2im(&self, cols: &[f32], dx: &mut [f32]) {
-        let rows = cols.chunks_exact(self.k());
-        for (i, row) in rows.enumerate() {
-            let (b, p) = (i / self.pixels(), i % self.pixels());
-            let image = &mut dx[b * self.image_len()..][..self.image_len()];
-            self.scatter(image, p, row);
+        let images = dx.chunks_exact_mut(self.image_len());
+        for (image, cols) in images.zip(cols.chunks_exact(self.pixels() * self.k())) {
+            for (row, (oy, ox)) in cols.chunks_exact(self.k()).zip(self.output_pixels()) {
+                self.scatter(image, oy, ox, row);
+            }
         }
     }
 
-    /// Copies the window of output pixel `p` of `image` into `row`, zeros where padded.
-    fn patch(&self, image: &[f32], p: usize, row: &mut [f32]) {
-        let (oy, ox) = (p / self.wo, p % self.wo);
+    /// Copies the window of output pixel (oy, ox) of `image` into `row`, zeros where padded.
+    fn patch(&self, image: &[f32], oy: usize, ox: usize, row: &mut [f32]) {
         let (ky_lo, ky_hi) = self.valid(oy, self.h, self.kh);
         let (kx_lo, kx_hi) = self.valid(ox, self.w, self.kw);
         let run = self.kw * self.cin;
@@ -132,15 +138,16 @@ impl Geometry {
                 continue;
             }
             let (start, end) = self.span(oy, ox, ky, kx_lo, kx_hi);
-            dst[..kx_lo * self.cin].fill(0.0);
-            dst[kx_lo * self.cin..kx_hi * self.cin].copy_from_slice(&image[start..end]);
-            dst[kx_hi * self.cin..].fill(0.0);
+            let (head, rest) = dst.split_at_mut(kx_lo * self.cin);
+            let (body, tail) = rest.split_at_mut(end - start);
+            head.fill(0.0);
+            copy_run(body, &image[start..end]);
+            tail.fill(0.0);
         }
     }
 
-    /// Adds `row`, the window of output pixel `p`, onto `image` where it is not padding.
-    fn scatter(&self, image: &mut [f32], p: usize, row: &[f32]) {
-        let (oy, ox) = (p / self.wo, p % self.wo);
+    /// Adds `row`, the window of output pixel (oy, ox), onto `image` where it is not padding.
+    fn scatter(&self, image: &mut [f32], oy: usize, ox: usize, row: &[f32]) {
         let (ky_lo, ky_hi) = self.valid(oy, self.h, self.kh);
         let (kx_lo, kx_hi) = self.valid(ox, self.w, self.kw);
         let run = self.kw * self.cin;
@@ -162,5 +169,24 @@ impl Geometry {
         let ix = ox * self.stride + kx_lo - self.pad;
         let start = (iy * self.w + ix) * self.cin;
         (start, start + (kx_hi - kx_lo) * self.cin)
+    }
+}
+
+/// `dst ← src` for one window run. Runs are short when there are few input channels (9
+/// values for a 3×3 kernel on RGB), where a `memcpy` call costs more than the copy: those
+/// are copied in fixed blocks of 16, 8, 4, 2 and 1 values (an unrolled loop of constant-size
+/// moves) instead.
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    if n >= 32 || n != src.len() {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut at = 0;
+    for block in [16, 8, 4, 2, 1] {
+        if n - at >= block {
+            dst[at..at + block].copy_from_slice(&src[at..at + block]);
+            at += block;
+        }
     }
 }

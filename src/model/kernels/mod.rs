@@ -8,6 +8,7 @@
 //! operations. Both give the same values (to float rounding); the CPU operations are
 //! bit-identical run to run and for any thread count.
 
+pub mod alloc;
 mod batchnorm;
 mod conv;
 mod cpu;

@@ -3,6 +3,7 @@
 //! [`CHUNK_VALUES`] values; chunks run in parallel and per-chunk partial sums are combined in
 //! chunk order, so results depend on the shape only, never on the thread count.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -43,12 +44,13 @@ pub(super) fn sums(
     total
 }
 
-/// Fills `out` (`rows × channels`) chunk by chunk in parallel: `body(rows, out_rows)` writes
-/// the rows `rows`, given as the slice `out_rows`.
+/// Fills `out` (`rows × channels`, not yet initialised) chunk by chunk in parallel:
+/// `body(rows, out_rows)` writes every value of the rows `rows`, given as the slice
+/// `out_rows`.
 pub(super) fn fill(
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     channels: usize,
-    body: impl Fn(Range<usize>, &mut [f32]) + Sync + Send,
+    body: impl Fn(Range<usize>, &mut [MaybeUninit<f32>]) + Sync + Send,
 ) {
     let step = chunk_rows(channels);
     if channels == 0 {
@@ -60,4 +62,45 @@ pub(super) fn fill(
             let first = chunk * step;
             body(first..first + out.len() / channels, out)
         });
+}
+
+/// Per-channel mean and biased variance of `x` (`rows × channels`) in one pass over memory:
+/// each chunk, while in cache, takes its own mean and then its centred sum of squares; the
+/// chunks merge in order with the pairwise update of Chan, Golub and LeVeque (in f64).
+pub(super) fn moments(x: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) {
+    let c = channels.max(1);
+    let partials: Vec<(usize, Vec<f32>, Vec<f32>)> = x
+        .par_chunks(chunk_rows(c) * c)
+        .map(|chunk| chunk_moments(chunk, c))
+        .collect();
+    let (mut n, mut mean, mut m2) = (0usize, vec![0f64; c], vec![0f64; c]);
+    for (nb, mean_b, m2_b) in partials {
+        let total = (n + nb) as f64;
+        let weight = (n * nb) as f64 / total;
+        for ch in 0..c {
+            let delta = f64::from(mean_b[ch]) - mean[ch];
+            mean[ch] += delta * nb as f64 / total;
+            m2[ch] += f64::from(m2_b[ch]) + delta * delta * weight;
+        }
+        n += nb;
+    }
+    let var = m2.iter().map(|m| (m / n as f64) as f32).collect();
+    (mean.into_iter().map(|m| m as f32).collect(), var)
+}
+
+/// Rows, mean and centred sum of squares of one chunk, in two sweeps.
+fn chunk_moments(chunk: &[f32], c: usize) -> (usize, Vec<f32>, Vec<f32>) {
+    let n = chunk.len() / c;
+    let mut mean = vec![0f32; c];
+    for row in chunk.chunks_exact(c) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f32);
+    let mut m2 = vec![0f32; c];
+    for row in chunk.chunks_exact(c) {
+        for ((s, v), m) in m2.iter_mut().zip(row).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    (n, mean, m2)
 }

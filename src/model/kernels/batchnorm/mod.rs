@@ -8,11 +8,15 @@
 //! `dx = γs·(g − S₁/N − x̂·S₂/N)` with batch statistics, `dx = γs·g` with running ones
 //! (which are constants, so they receive no gradient).
 
+mod grad;
+
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, D};
+use grad::NormaliseGrad;
 
-use super::cpu::slice;
+use super::cpu::{slice, uninit_vec};
 use super::error::KernelError;
 use super::rows;
 
@@ -91,7 +95,7 @@ fn rows_channels(layout: &Layout) -> (usize, usize) {
     (layout.shape().elem_count() / channels.max(1), channels)
 }
 
-/// Per-channel batch mean and biased variance (two passes): `(2, C)`.
+/// Per-channel batch mean and biased variance: `(2, C)`.
 struct BatchStats;
 
 impl CustomOp1 for BatchStats {
@@ -101,27 +105,9 @@ impl CustomOp1 for BatchStats {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(s, l, "batch_norm_train", "x")?;
-        let (n, c) = rows_channels(l);
-        let row = |r: usize| &x[r * c..][..c];
-        let add_rows = |rs: std::ops::Range<usize>, acc: &mut [f32]| {
-            rs.for_each(|r| acc.iter_mut().zip(row(r)).for_each(|(a, v)| *a += v))
-        };
-        let mean: Vec<f32> = rows::sums(n, c, c, add_rows)
-            .iter()
-            .map(|s| (s / n as f64) as f32)
-            .collect();
-        let add_squares = |rs: std::ops::Range<usize>, acc: &mut [f32]| {
-            for r in rs {
-                for ((a, v), m) in acc.iter_mut().zip(row(r)).zip(&mean) {
-                    *a += (v - m) * (v - m);
-                }
-            }
-        };
-        let var = rows::sums(n, c, c, add_squares)
-            .into_iter()
-            .map(|s| (s / n as f64) as f32);
-        let out: Vec<f32> = mean.iter().copied().chain(var).collect();
-        Ok((CpuStorage::F32(out), (2, c).into()))
+        let (_, c) = rows_channels(l);
+        let (mean, var) = rows::moments(x, c);
+        Ok((CpuStorage::F32([mean, var].concat()), (2, c).into()))
     }
 }
 
@@ -179,21 +165,27 @@ impl CustomOp3 for Normalise {
             slice(bs, bl, op, "beta")?,
         );
         let (_, c) = rows_channels(xl);
+        if gamma.len() != c || beta.len() != c || self.mean.len() != c {
+            candle_core::bail!("{op}: gamma, beta or the statistics do not have {c} values");
+        }
         let scale = self.scale(gamma);
-        let mut y = vec![0f32; x.len()];
-        rows::fill(&mut y, c, |rs, out| {
+        let (mean, scale, beta, relu) = (&self.mean[..c], &scale[..c], &beta[..c], self.relu);
+        let normalise = |rs: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]| {
             let x = &x[rs.start * c..rs.end * c];
-            for (y, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-                for ((((y, x), m), a), b) in
-                    y.iter_mut().zip(x).zip(&self.mean).zip(&scale).zip(beta)
-                {
-                    *y = (x - m) * a + b;
-                }
-                if self.relu {
-                    y.iter_mut().for_each(|v| *v = v.max(0.0));
+            for (out, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ch in 0..c {
+                    let y = (x[ch] - mean[ch]) * scale[ch] + beta[ch];
+                    out[ch].write(if relu { y.max(0.0) } else { y });
                 }
             }
-        });
+        };
+        // SAFETY: `rows::fill` hands every row to `normalise`, which writes all its values.
+        let y = unsafe {
+            uninit_vec(x.len(), |y| {
+                rows::fill(y, c, normalise);
+                Ok(())
+            })?
+        };
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
@@ -202,130 +194,16 @@ impl CustomOp3 for Normalise {
         x: &Tensor,
         gamma: &Tensor,
         beta: &Tensor,
-        y: &Tensor,
+        _y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let grad = NormaliseGrad {
-            norm: self.clone(),
-            gamma: gamma.to_vec1()?,
-        };
-        let packed = x.apply_op3_no_bwd(y, &dy.contiguous()?, &grad)?;
+        let grad = NormaliseGrad::new(self.clone(), &gamma.to_vec1::<f32>()?, beta.to_vec1()?);
+        let packed = x.apply_op2_no_bwd(&dy.contiguous()?, &grad)?;
         let (n, c) = (x.elem_count(), x.dim(D::Minus1)?);
         let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
         let dgamma = packed.narrow(0, n, c)?;
         let dbeta = packed.narrow(0, n + c, c)?;
         let keep = |t: &Tensor, g: Tensor| t.track_op().then_some(g);
         Ok((keep(x, dx), keep(gamma, dgamma), keep(beta, dbeta)))
-    }
-}
-
-/// The backward of [`Normalise`] over `(x, y, dy)`: one flat tensor `[dx; dγ; dβ]`.
-struct NormaliseGrad {
-    norm: Normalise,
-    gamma: Vec<f32>,
-}
-
-impl CustomOp3 for NormaliseGrad {
-    fn name(&self) -> &'static str {
-        "batch-norm-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        ys: &CpuStorage,
-        yl: &Layout,
-        ds: &CpuStorage,
-        dl: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let op = "batch_norm backward";
-        let (x, y, dy) = (
-            slice(xs, xl, op, "x")?,
-            slice(ys, yl, op, "y")?,
-            slice(ds, dl, op, "dy")?,
-        );
-        let (n, c) = rows_channels(xl);
-        if y.len() != x.len() || dy.len() != x.len() {
-            candle_core::bail!(
-                "{op}: x, y and dy differ in size ({}, {}, {})",
-                x.len(),
-                y.len(),
-                dy.len()
-            );
-        }
-        let sums = self.sums(n, c, x, y, dy);
-        let mut out = vec![0f32; x.len() + 2 * c];
-        let (dx, tail) = out.split_at_mut(x.len());
-        self.input_grad(n, c, &sums, (x, y, dy), dx);
-        let (s1, s2) = sums.split_at(c);
-        tail.iter_mut()
-            .zip(s2.iter().chain(s1))
-            .for_each(|(t, s)| *t = *s as f32);
-        Ok((CpuStorage::F32(out), (x.len() + 2 * c).into()))
-    }
-}
-
-impl NormaliseGrad {
-    /// The masked gradient `g` of one value.
-    fn masked(&self, y: f32, dy: f32) -> f32 {
-        if self.norm.relu && y <= 0.0 {
-            0.0
-        } else {
-            dy
-        }
-    }
-
-    /// `[S₁; S₂]` per channel.
-    fn sums(&self, n: usize, c: usize, x: &[f32], y: &[f32], dy: &[f32]) -> Vec<f64> {
-        let Normalise { mean, inv_std, .. } = &self.norm;
-        rows::sums(n, c, 2 * c, |rs, acc| {
-            let (s1, s2) = acc.split_at_mut(c);
-            for r in rs {
-                let (x, y, dy) = (&x[r * c..][..c], &y[r * c..][..c], &dy[r * c..][..c]);
-                for ch in 0..c {
-                    let g = self.masked(y[ch], dy[ch]);
-                    s1[ch] += g;
-                    s2[ch] += g * (x[ch] - mean[ch]) * inv_std[ch];
-                }
-            }
-        })
-    }
-
-    /// `dx = a·g + b·x̂ + k` per channel, the coefficients from the sums.
-    fn input_grad(
-        &self,
-        n: usize,
-        c: usize,
-        sums: &[f64],
-        (x, y, dy): (&[f32], &[f32], &[f32]),
-        dx: &mut [f32],
-    ) {
-        let Normalise {
-            mean,
-            inv_std,
-            batch_stats,
-            ..
-        } = &self.norm;
-        let a = self.norm.scale(&self.gamma);
-        let per_row = |s: f64, a: f32| {
-            if *batch_stats {
-                -(f64::from(a) * s / n as f64) as f32
-            } else {
-                0.0
-            }
-        };
-        let b: Vec<f32> = (0..c).map(|ch| per_row(sums[c + ch], a[ch])).collect();
-        let k: Vec<f32> = (0..c).map(|ch| per_row(sums[ch], a[ch])).collect();
-        rows::fill(dx, c, |rs, out| {
-            for (i, r) in rs.enumerate() {
-                let (x, y, dy) = (&x[r * c..][..c], &y[r * c..][..c], &dy[r * c..][..c]);
-                let out = &mut out[i * c..][..c];
-                for ch in 0..c {
-                    let x_hat = (x[ch] - mean[ch]) * inv_std[ch];
-                    out[ch] = a[ch] * self.masked(y[ch], dy[ch]) + b[ch] * x_hat + k[ch];
-                }
-            }
-        });
     }
 }
