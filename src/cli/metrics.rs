@@ -5,11 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use scanflow::fsutil::write_atomic;
 use scanflow::metrics::MetricsError;
 use scanflow::metrics::{read_pair, read_probs, summary_table, ClusterReport, ColumnSpec};
-use scanflow::report::write_heatmap_png;
+use scanflow::report::write_scored;
 
 use super::EXIT_INVALID;
 
@@ -30,7 +28,8 @@ pub struct MetricsArgs {
     /// the largest cluster id + 1).
     #[arg(long)]
     clusters: Option<usize>,
-    /// Write the report (every score, confusion matrix, per-cluster table) as JSON here.
+    /// Write the report (every score, confusion matrix, per-cluster table, empty clusters)
+    /// as JSON here: the same document as an `Evaluate` node's `metrics.json`.
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
     /// Write the confusion matrix (classes × clusters in matched order) as a PNG here.
@@ -49,14 +48,7 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<ExitCode> {
         }
     };
     print!("{}", summary_table(&report));
-    if let Some(path) = &args.json {
-        let json = serde_json::to_vec_pretty(&report)?;
-        write_atomic(path, &json).with_context(|| format!("cannot write `{}`", path.display()))?;
-    }
-    if let Some(path) = &args.heatmap {
-        write_heatmap_png(path, &report.confusion_by_match())
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-    }
+    write_scored(&report, args.json.as_deref(), args.heatmap.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,9 @@ pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
 pub use encode::{Encode, EncodeOutput, EncodeParams};
 pub use simclr::{SimClr, SimClrParams};
 
+mod evaluate;
+pub use evaluate::{Evaluate, EvaluateError, EvaluateParams, RowProblem};
+
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,7 @@ use image::{ExtendedColorType, ImageEncoder};
 use crate::fsutil::write_atomic_with;
 
 /// Background colour between and around the images.
-const BACKGROUND: [u8; 3] = [32, 32, 32];
+pub const BACKGROUND: [u8; 3] = [32, 32, 32];
 
 /// Lays images (each H×W×3 RGB8) on a grid `columns` wide with `pad` pixels of spacing (background dark grey 32,32,32) and returns the RGB8 canvas and its (width, height).
 ///

@@ -2,7 +2,10 @@
 
 mod grid;
 
-pub use grid::{compose_grid, write_grid_png};
+pub use grid::{compose_grid, write_grid_png, BACKGROUND};
 
 mod heatmap;
 pub use heatmap::{cell_size, render_heatmap, write_heatmap_png, CELL, MAX_SIDE};
+
+mod scores;
+pub use scores::{scored_document, write_json, write_scored, ReportWriteError};

@@ -41,6 +41,9 @@ pub enum OpError {
     /// Neighbour mining failed.
     #[error(transparent)]
     Knn(#[from] crate::knn::KnnError),
+    /// Evaluating a clustering failed.
+    #[error(transparent)]
+    Evaluate(#[from] crate::ops::EvaluateError),
 }
 
 impl OpError {

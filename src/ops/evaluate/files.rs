@@ -1,0 +1,128 @@
+//! What an `Evaluate` node writes besides the scored report: `assignments.csv` (one line
+//! per image, in dataset-index order) and, when there are no labels, the unscored
+//! document and table (cluster sizes, empty clusters, notes).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::collect::Collected;
+use crate::fsutil::write_atomic_with;
+use crate::metrics::ClusterStats;
+use crate::report::ReportWriteError;
+
+/// Header of `assignments.csv`.
+pub const ASSIGNMENTS_HEADER: &str = "index,source,cluster,confidence,label,class";
+
+/// One line of `assignments.csv` (without its newline): dataset index; source id (the
+/// index: file names do not travel with the batches); cluster; confidence to 6 decimals;
+/// label and class name, empty when unknown.
+pub fn assignment_line(
+    index: u64,
+    cluster: u32,
+    confidence: f32,
+    label: Option<u32>,
+    classes: &[String],
+) -> String {
+    let class = label
+        .and_then(|l| classes.get(l as usize))
+        .map_or(String::new(), |name| csv_field(name));
+    let label = label.map_or(String::new(), |l| l.to_string());
+    format!("{index},{index},{cluster},{confidence:.6},{label},{class}")
+}
+
+/// Writes `assignments.csv`: the header, then every row in dataset-index order.
+pub fn write_assignments(
+    path: &Path,
+    collected: &Collected,
+    classes: &[String],
+) -> Result<(), ReportWriteError> {
+    let labels = collected.labels();
+    write_atomic_with(path, |out| {
+        writeln!(out, "{ASSIGNMENTS_HEADER}")?;
+        for row in collected.by_index() {
+            let label = labels.map(|l| l[row]);
+            let (index, cluster) = (collected.indices[row], collected.cluster[row]);
+            let line = assignment_line(index, cluster, collected.confidence[row], label, classes);
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    })
+    .map_err(|source| ReportWriteError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A CSV field, quoted (inner quotes doubled) when it holds a comma, quote or line break.
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The metrics document without labels: sample and cluster counts, per-cluster sizes
+/// (purity and classes `null`), the empty clusters and the notes.
+pub fn unscored_document(sizes: &[u64], notes: &[String]) -> Value {
+    let per_cluster: Vec<ClusterStats> = sizes
+        .iter()
+        .enumerate()
+        .map(|(c, &size)| ClusterStats {
+            cluster: c as u32,
+            size,
+            purity: None,
+            majority_class: None,
+            matched_class: None,
+        })
+        .collect();
+    json!({
+        "samples": sizes.iter().sum::<u64>(),
+        "clusters": sizes.len(),
+        "labelled": false,
+        "per_cluster": per_cluster,
+        "empty_clusters": empty_clusters(sizes),
+        "notes": notes,
+    })
+}
+
+/// The ids of the clusters of size 0.
+pub fn empty_clusters(sizes: &[u64]) -> Vec<u32> {
+    (0..sizes.len() as u32)
+        .filter(|&c| sizes[c as usize] == 0)
+        .collect()
+}
+
+/// The console table without labels: counts, one line per cluster, then the notes.
+pub fn unscored_table(sizes: &[u64], notes: &[String]) -> String {
+    let samples: u64 = sizes.iter().sum();
+    let width = samples.to_string().len().max(4);
+    let mut out = format!("samples {samples}, clusters {}\n\n", sizes.len());
+    let _ = writeln!(out, "{:>7}  {:>width$}", "cluster", "size");
+    for (c, size) in sizes.iter().enumerate() {
+        let _ = writeln!(out, "{c:>7}  {size:>width$}");
+    }
+    out.push('\n');
+    for note in notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    out
+}
+
+/// The notes of an unlabelled evaluation: why nothing was scored, and the empty clusters.
+pub fn unscored_notes(sizes: &[u64]) -> Vec<String> {
+    let mut notes = vec![
+        "labels missing: ACC, NMI, ARI, top-5 and the confusion matrix skipped \
+         (assignments and prototypes are still written)"
+            .to_string(),
+    ];
+    let empty = empty_clusters(sizes);
+    if !empty.is_empty() {
+        let ids: Vec<String> = empty.iter().map(u32::to_string).collect();
+        notes.push(format!("empty clusters (size 0): {}", ids.join(", ")));
+    }
+    notes
+}
