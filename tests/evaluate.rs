@@ -289,3 +289,27 @@ mod fake {
         out
     }
 }
+
+#[test]
+fn scanflow_run_prints_the_summary_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4]];
+    let graph = dir.path().join("eval.ron");
+    fs::write(&graph, npy_graph(dir.path(), &rows)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scanflow"))
+        .arg("run")
+        .arg(&graph)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("evaluate (Evaluate):\nsamples 2, clusters 4\n"),
+        "{stdout}"
+    );
+}

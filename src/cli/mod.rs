@@ -7,6 +7,8 @@ mod fetch;
 
 mod metrics;
 
+mod predict;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +44,8 @@ enum Command {
     Fetch(fetch::FetchArgs),
     /// Score cluster assignments against ground-truth labels (ACC, NMI, ARI, top-5, per cluster).
     Metrics(metrics::MetricsArgs),
+    /// Assign new images to the clusters a trained node learned; writes a CSV.
+    Predict(predict::PredictArgs),
 }
 
 /// A graph file and parameter overrides.
@@ -79,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fetch(args) => fetch::run(args),
         Command::Metrics(args) => metrics::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use scanflow::runtime::{ProgressMode, RunError};
-use scanflow::{Registry, RunOptions};
+use scanflow::{Registry, RunOptions, RunReport};
 
 use super::{load, GraphArgs, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID};
 
@@ -45,6 +45,7 @@ pub fn run(args: RunArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
         Ok(report) => {
             if !args.quiet {
                 println!("{}", report.table());
+                print_summaries(&report);
                 println!("figures: {}", report.run_dir.join("metrics.json").display());
             }
             Ok(ExitCode::SUCCESS)
@@ -75,5 +76,15 @@ fn install_interrupt_handler(options: &RunOptions) {
     });
     if let Err(e) = result {
         eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
+    }
+}
+
+/// Prints the `summary.txt` a node left in its run folder (e.g. `Evaluate`'s score table).
+fn print_summaries(report: &RunReport) {
+    for node in &report.nodes {
+        let path = report.run_dir.join(&node.id).join("summary.txt");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            println!("{} ({}):\n{text}", node.id, node.operator);
+        }
     }
 }

@@ -9,3 +9,6 @@ pub use heatmap::{cell_size, render_heatmap, write_heatmap_png, CELL, MAX_SIDE};
 
 mod scores;
 pub use scores::{scored_document, write_json, write_scored, ReportWriteError};
+
+mod csv;
+pub use csv::csv_field;

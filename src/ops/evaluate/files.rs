@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::collect::Collected;
 use crate::fsutil::write_atomic_with;
 use crate::metrics::ClusterStats;
-use crate::report::ReportWriteError;
+use crate::report::{csv_field, ReportWriteError};
 
 /// Header of `assignments.csv`.
 pub const ASSIGNMENTS_HEADER: &str = "index,source,cluster,confidence,label,class";
@@ -54,15 +54,6 @@ pub fn write_assignments(
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// A CSV field, quoted (inner quotes doubled) when it holds a comma, quote or line break.
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// The metrics document without labels: sample and cluster counts, per-cluster sizes

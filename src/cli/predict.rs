@@ -1,0 +1,193 @@
+//! `scanflow predict --run runs/<graph>/<node> --images <folder or archive>`: assigns new
+//! images to the clusters a trained node learned and writes one CSV line per image:
+//! `file,cluster,confidence,p0,…,p{C-1}` (the cluster is the most probable one, lowest id on
+//! ties; every probability follows, so nothing is lost for C up to a few hundred).
+//!
+//! Every image is resized to the model's `input_size` (antialiased bilinear, as an `Images`
+//! node with `size` does, so a model trained at 32×32 reads larger photos squashed to 32×32)
+//! and then goes through the `Eval` recipe (centre crop, CIFAR-10 normalisation).
+
+mod images;
+mod model;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use candle_core::{Device, Tensor};
+use scanflow::data::DataError;
+
+use super::EXIT_INVALID;
+use images::NewImages;
+
+/// Arguments of `scanflow predict`.
+#[derive(clap::Args, Debug)]
+pub struct PredictArgs {
+    /// The run folder of a node that trained a cluster model: `runs/<graph>/<node>`.
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// The new images: a folder (flat, or one sub-folder per class) or a .tar/.tar.gz archive.
+    #[arg(long, value_name = "PATH")]
+    images: PathBuf,
+    /// Where to write the predictions.
+    #[arg(long, value_name = "OUT.csv", default_value = "predictions.csv")]
+    out: PathBuf,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+}
+
+/// Why `scanflow predict` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The run folder holds no model description.
+    #[error(
+        "`{}` has no model.json: --run takes the run folder of a node that trained a cluster \
+         model, runs/<graph>/<node> (a node of kind {})",
+        run.display(),
+        model::CLUSTER_PRODUCERS.join(" or ")
+    )]
+    NoModel {
+        /// The folder given.
+        run: PathBuf,
+    },
+    /// model.json could not be read or parsed.
+    #[error("`{}` cannot be read as a model description: {message}", path.display())]
+    BadModelFile {
+        /// The model.json file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The model is not a cluster model.
+    #[error(
+        "`{}` holds a {producer} model, not a cluster model: predict needs the run folder of a \
+         node of kind {}",
+        run.display(),
+        model::CLUSTER_PRODUCERS.join(" or ")
+    )]
+    NotClusterModel {
+        /// The folder given.
+        run: PathBuf,
+        /// The operator that trained the model.
+        producer: String,
+    },
+    /// The weights file model.json names is gone.
+    #[error("`{}` names the weights `{}`, which do not exist (run the graph again)", model.display(), weights.display())]
+    WeightsMissing {
+        /// The model.json file.
+        model: PathBuf,
+        /// The missing weights file.
+        weights: PathBuf,
+    },
+    /// The architecture does not say which image size the model reads.
+    #[error("`{}`: the architecture has no valid `input_size` ([width, height]): {message}", path.display())]
+    NoInputSize {
+        /// The model.json file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// The cluster model cannot be rebuilt (or run) by this build.
+    #[error("the {producer} model in `{}` cannot be used: {message}", run.display())]
+    Model {
+        /// The folder given.
+        run: PathBuf,
+        /// The operator that trained it.
+        producer: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The model's output is not one row of probabilities per image.
+    #[error("the model returned {values} values for {images} images: not one row of cluster probabilities each")]
+    BadOutput {
+        /// Values returned.
+        values: usize,
+        /// Images sent.
+        images: usize,
+    },
+    /// No image was found at `--images`.
+    #[error("`{}` holds no JPEG or PNG image (directly inside, or one folder down)", path.display())]
+    NoImages {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// An image could not be read (the error names it).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A tensor operation failed while preparing the images.
+    #[error("preparing the images: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// The predictions could not be written.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the command: bad input exits with code 2 and a message naming the file.
+pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    match predict(&args) {
+        Ok(rows) => {
+            println!("{rows} predictions written to {}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+    }
+}
+
+/// Checks the model, lists the images, rebuilds the model and writes the predictions.
+fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
+    let info = model::ModelInfo::load(&args.run)?;
+    let images = NewImages::open(&args.images)?;
+    let device = Device::Cpu;
+    let classify = model::cluster_model(&info, &args.run, &device)?;
+    predict_with(
+        &images,
+        info.input_size,
+        args.batch as usize,
+        &args.out,
+        &device,
+        classify,
+    )
+}
+
+/// Reads `images` in batches, turns each into model input of `size`, runs `classify`
+/// (an (B, H, W, 3) tensor → (B, C) probabilities) and writes the CSV; returns its rows.
+fn predict_with(
+    images: &NewImages,
+    size: (u32, u32),
+    batch: usize,
+    out: &Path,
+    device: &Device,
+    mut classify: impl FnMut(&Tensor) -> Result<Tensor, PredictError>,
+) -> Result<usize, PredictError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .map_err(|e| PredictError::Tensor(candle_core::Error::Msg(e.to_string())))?;
+    let mut writer = output::PredictionWriter::create(out)?;
+    let indices: Vec<usize> = (0..images.len()).collect();
+    for chunk in indices.chunks(batch) {
+        let x = images.model_input(chunk, size, &pool, device)?;
+        let probs = classify(&x)?;
+        let values: Vec<f32> = probs.flatten_all()?.to_vec1()?;
+        if values.is_empty() || values.len() % chunk.len() != 0 {
+            return Err(PredictError::BadOutput {
+                values: values.len(),
+                images: chunk.len(),
+            });
+        }
+        let names: Vec<String> = chunk.iter().map(|&i| images.name(i)).collect();
+        writer.write_rows(&names, &values)?;
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests;
