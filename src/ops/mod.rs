@@ -28,6 +28,7 @@ use serde::Serialize;
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
 
+pub use augment::neighbours::Pick;
 pub use augment::{Augment, AugmentParams};
 pub use channel_stats::{ChannelStats, ChannelStatsParams};
 pub use image_grid::{ImageGrid, ImageGridParams};
