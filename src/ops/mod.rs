@@ -20,6 +20,10 @@ mod knn;
 mod encode;
 mod simclr;
 
+pub mod training;
+
+mod scan;
+
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -42,6 +46,8 @@ pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
 
 pub use encode::{Encode, EncodeOutput, EncodeParams};
 pub use simclr::{SimClr, SimClrParams};
+
+pub use scan::{Scan, ScanParams};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -139,6 +139,7 @@ impl Registry {
         registry.register::<super::Knn>();
         registry.register::<super::SimClr>();
         registry.register::<super::Encode>();
+        registry.register::<super::Scan>();
         registry
     }
 
