@@ -38,6 +38,33 @@ pub fn augment_batch(
     pool: &rayon::ThreadPool,
     out: &mut Vec<f32>,
 ) -> Result<(u32, u32), AugmentError> {
+    let sources = |_view: usize, i: usize| batch.image(i);
+    let draw = Draw { seed, epoch, views };
+    augment_sources(pipeline, batch, draw, &sources, pool, out)
+}
+
+/// Which views to draw: `views` per image, from generators keyed by `(seed, epoch, …)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Draw {
+    /// The node's seed.
+    pub seed: u64,
+    /// The pass over the data.
+    pub epoch: u64,
+    /// Views per image.
+    pub views: usize,
+}
+
+/// Like [`augment_batch`], but view `v` of image `i` starts from the pixels
+/// `source(v, i)` (same size as `batch`'s images) instead of image `i` itself — e.g. one of
+/// its neighbours. The generator stays keyed by image `i`'s dataset index and `v`.
+pub fn augment_sources<'a>(
+    pipeline: &Pipeline,
+    batch: &ImageBatch,
+    draw: Draw,
+    source: &(dyn Fn(usize, usize) -> &'a [u8] + Sync),
+    pool: &rayon::ThreadPool,
+    out: &mut Vec<f32>,
+) -> Result<(u32, u32), AugmentError> {
     if batch.channels != 3 {
         return Err(AugmentError::Channels {
             channels: batch.channels,
@@ -52,7 +79,7 @@ pub fn augment_batch(
     let (ow, oh) = pipeline.output_size((batch.width, batch.height));
     let per_view = 3 * ow as usize * oh as usize;
     let n = batch.len();
-    out.resize(views * n * per_view, 0.0);
+    out.resize(draw.views * n * per_view, 0.0);
     if out.is_empty() {
         return Ok((ow, oh));
     }
@@ -62,8 +89,8 @@ pub fn augment_batch(
             Scratch::default,
             |s, (k, chunk)| {
                 let (view, i) = (k / n, k % n);
-                s.image.load_rgb8(batch.image(i), w, h);
-                let mut rng = sample_rng(seed, epoch, batch.indices[i], view as u64);
+                s.image.load_rgb8(source(view, i), w, h);
+                let mut rng = sample_rng(draw.seed, draw.epoch, batch.indices[i], view as u64);
                 pipeline.apply(s, &mut rng);
                 s.image.write_chw(chunk);
             },

@@ -24,7 +24,7 @@ pub mod resample;
 mod validate;
 pub mod warp;
 
-pub use batch::{augment_batch, sample_rng};
+pub use batch::{augment_batch, augment_sources, sample_rng, Draw};
 pub use error::AugmentError;
 pub use image::{Image, Scratch};
 pub use op::AugmentOp;

@@ -1,6 +1,23 @@
-//! The image batch that flows between operators: same-sized RGB8 images in NHWC layout.
+//! The image batch that flows between operators: same-sized RGB8 images in NHWC layout,
+//! optionally with a handle to the packed store they were copied from (for random access to
+//! other images of the same data set, e.g. an image's neighbours).
 
 use std::sync::Arc;
+
+use crate::data::PackedStore;
+
+/// A shared handle to the packed store a batch came from. Cloning copies a pointer; two
+/// handles are equal when they point at the same open store.
+#[derive(Clone, Debug)]
+pub struct StoreHandle(pub Arc<PackedStore>);
+
+impl PartialEq for StoreHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StoreHandle {}
 
 /// A batch of same-sized 8-bit RGB images, N×H×W×C row-major ("NHWC"), with their dataset indices and optional labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +42,9 @@ pub struct ImageBatch {
     /// Images per pass in the stream this batch belongs to (0 when unknown); training
     /// schedules derive their steps per epoch from it.
     pub epoch_size: u64,
+    /// The packed store holding every image of the data set (dataset index = store index),
+    /// when the `Images` node packs one (`store: true`); `None` otherwise.
+    pub store: Option<StoreHandle>,
 }
 
 impl ImageBatch {
@@ -54,6 +74,7 @@ impl ImageBatch {
             classes,
             epoch: 0,
             epoch_size: 0,
+            store: None,
         })
     }
 

@@ -73,6 +73,7 @@ pub fn read_batch(
         classes: Arc::from(dataset.classes()),
         epoch: 0,
         epoch_size: 0,
+        store: None,
     })
 }
 

@@ -184,6 +184,7 @@ pub fn decode_batch(
         classes: folder.shared_classes(),
         epoch: 0,
         epoch_size: 0,
+        store: None,
     })
 }
 

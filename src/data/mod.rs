@@ -14,7 +14,7 @@ pub mod tolerant;
 
 pub mod fetch;
 
-pub use batch::ImageBatch;
+pub use batch::{ImageBatch, StoreHandle};
 pub use dataset::{first_per_class, labels_of, read_batch, Dataset};
 pub use decode::{decode_batch, decode_rgb_into, probe_size, MAX_PIXELS, MAX_SIDE};
 pub use error::{DataError, Result};

@@ -84,6 +84,9 @@ pub struct NeighbourTable {
     pub similarities: Vec<f32>,
     /// Class of each point, when known (for neighbour label agreement).
     pub labels: Option<Vec<u32>>,
+    /// The dataset index of each row when the points are a subset of their data set (rows
+    /// follow ascending dataset index); `None` when row `i` is dataset index `i`.
+    pub ids: Option<Vec<u64>>,
 }
 
 impl NeighbourTable {
@@ -95,6 +98,14 @@ impl NeighbourTable {
     /// The neighbours of point `i`.
     pub fn neighbours(&self, i: usize) -> &[u32] {
         &self.indices[i * self.k..(i + 1) * self.k]
+    }
+
+    /// The dataset index of row `row`.
+    pub fn dataset_index(&self, row: usize) -> u64 {
+        self.ids
+            .as_ref()
+            .and_then(|ids| ids.get(row).copied())
+            .unwrap_or(row as u64)
     }
 }
 
@@ -127,6 +138,7 @@ mod tests {
             indices: vec![1, 2, 0, 2, 0, 1],
             similarities: vec![0.0; 6],
             labels: None,
+            ids: None,
         };
         assert_eq!(table.points(), 3);
         assert_eq!(table.neighbours(1), &[0, 2]);

@@ -54,6 +54,7 @@ mod tests {
             indices,
             similarities,
             labels: None,
+            ids: None,
         }
     }
 

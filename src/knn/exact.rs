@@ -75,6 +75,7 @@ pub(crate) fn search_blocked(
         indices,
         similarities,
         labels: None,
+        ids: None,
     })
 }
 
@@ -154,6 +155,7 @@ pub fn search_subset(
         indices,
         similarities,
         labels: None,
+        ids: None,
     })
 }
 

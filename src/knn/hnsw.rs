@@ -206,6 +206,7 @@ fn query_all(
         indices: Vec::with_capacity(rows.len() * k),
         similarities: Vec::with_capacity(rows.len() * k),
         labels: None,
+        ids: None,
     };
     let mut next_short = 0;
     for row in &found {

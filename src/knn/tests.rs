@@ -204,6 +204,7 @@ fn quality_figures_worked_by_hand() {
         indices: vec![1, 2, 0, 2, 0, 1],
         similarities: vec![0.0; 6],
         labels: None,
+        ids: None,
     };
     assert!((quality::label_agreement(&table, &[0, 0, 1]) - 1.0 / 3.0).abs() < 1e-12);
     // Truth for queries [0, 2]: 0→[2, 1] (both in 0's [1, 2]), 2→[1, 3] (only 1 in 2's
@@ -213,6 +214,7 @@ fn quality_figures_worked_by_hand() {
         indices: vec![2, 1, 1, 3],
         similarities: vec![0.0; 4],
         labels: None,
+        ids: None,
     };
     assert_eq!(quality::recall(&table, &[0, 2], &truth), 0.75);
     assert_eq!(quality::sample_queries(5, 10, 1), vec![0, 1, 2, 3, 4]);
@@ -285,11 +287,13 @@ fn tables_round_trip_through_npy() {
         indices: vec![1, 2, 0, 2, 0, 1],
         similarities: vec![0.5, 0.25, 0.5, 0.125, 0.25, 0.125],
         labels: Some(vec![3, 3, 4]),
+        ids: Some(vec![4, 7, 9]),
     };
     save_table(dir.path(), &table).unwrap();
     assert_eq!(load_table(dir.path()).unwrap(), table);
     let unlabelled = NeighbourTable {
         labels: None,
+        ids: None,
         ..table
     };
     save_table(dir.path(), &unlabelled).unwrap();

@@ -5,6 +5,10 @@
 //! * [`nt_xent`] — SimCLR's normalised-temperature cross-entropy (the default).
 //! * [`keras_contrastive`] — the Keras "Semantic Image Clustering" example's loss, reproduced
 //!   as written, quirks included, so that recipe can be compared like for like.
+//!
+//! SCAN's clustering losses live in [`scan`].
+
+pub mod scan;
 
 use candle_core::{bail, DType, Result, Tensor, D};
 use serde::{Deserialize, Serialize};

@@ -25,3 +25,6 @@ pub use error::{ModelError, TensorProblem};
 pub use head::{Head, HeadKind};
 pub use network::ContrastiveModel;
 pub use params::{Init, Params};
+
+pub mod cluster;
+pub use cluster::{ClusterArchitecture, ClusterModel};

@@ -102,6 +102,7 @@ mod tests {
             classes: Arc::from(Vec::new()),
             epoch: 0,
             epoch_size: 0,
+            store: None,
         };
         let mut sums = Vec::new();
         accumulate(&batch, &mut sums);

@@ -1,7 +1,9 @@
 //! `Encode`: runs a trained encoder over evaluation views (no augmentation: an `Augment`
 //! with the `Eval` recipe) in evaluation mode and sends L2-normalised feature batches — the
 //! input of neighbour mining. Also streams them into `features.npy` (`<f4`, N×D) in its
-//! run folder, in arrival order, with `indices.npy` giving each row's dataset index.
+//! run folder, in arrival order, with `indices.npy` giving each row's dataset index. With
+//! `output: Clusters` it reads a cluster model (from `Scan`) instead and emits each image's
+//! cluster probabilities under the selected head (not normalised).
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use crate::data::npy::NpyRowWriter;
 use crate::data::{FeatureBatch, ViewBatch};
 use crate::model::input::first_views_to_nhwc;
 use crate::model::network::ContrastiveModel;
+use crate::model::ClusterModel;
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 
@@ -32,6 +35,14 @@ pub enum EncodeOutput {
     /// The projection head's output (SCAN mines CIFAR neighbours on the 128-d head output).
     #[default]
     Projection,
+    /// The C cluster probabilities of a cluster model's selected head (rows sum to 1).
+    Clusters,
+}
+
+/// The model an [`Encode`] node runs.
+enum Loaded {
+    Contrastive(ContrastiveModel),
+    Cluster(ClusterModel),
 }
 
 /// The `Encode` operator.
@@ -45,8 +56,8 @@ impl Operator for Encode {
     const SUMMARY: &'static str = "Embeds evaluation views with a trained model (evaluation mode) and sends L2-normalised feature batches; writes features.npy.";
     const PARAMS: &'static [ParamDoc] = &[ParamDoc {
         name: "output",
-        ty: "Features | Projection",
-        doc: "encoder features or the projection head's output (SCAN's choice for CIFAR)",
+        ty: "Features | Projection | Clusters",
+        doc: "encoder features, the projection head's output (SCAN's choice for CIFAR), or a Scan model's cluster probabilities",
     }];
     const INPUTS: &'static [InputPort] = &[
         InputPort {
@@ -59,7 +70,7 @@ impl Operator for Encode {
             field: "model",
             payload: PortType::Model,
             required: true,
-            doc: "the trained model (e.g. a SimClr node)",
+            doc: "the trained model (a SimClr node; a Scan node for `Clusters`)",
         },
     ];
     const OUTPUT: Option<PortType> = Some(PortType::Features);
@@ -74,7 +85,14 @@ impl Operator for Encode {
             _ => return Err(OpError::Failed("`model` sent no trained model".into())),
         };
         let device = crate::model::device::select(ctx.device()).map_err(failed)?;
-        let model = ContrastiveModel::from_artifact(&artifact, &device).map_err(failed)?;
+        let model = match self.params.output {
+            EncodeOutput::Clusters => {
+                Loaded::Cluster(ClusterModel::from_artifact(&artifact, &device).map_err(failed)?)
+            }
+            _ => Loaded::Contrastive(
+                ContrastiveModel::from_artifact(&artifact, &device).map_err(failed)?,
+            ),
+        };
         let mut features: Option<NpyRowWriter> = None;
         let mut indices = Vec::new();
         while let Some(payload) = ctx.recv("input")? {
@@ -109,22 +127,26 @@ impl Operator for Encode {
 }
 
 impl Encode {
-    /// The first view of every image in `batch`, embedded and L2-normalised.
+    /// The first view of every image in `batch`, embedded and L2-normalised (cluster
+    /// probabilities are left as they are).
     fn embed(
         &self,
-        model: &ContrastiveModel,
+        model: &Loaded,
         batch: &ViewBatch,
         device: &candle_core::Device,
     ) -> Result<FeatureBatch, OpError> {
         let x = first_views_to_nhwc(batch, device).map_err(failed)?;
-        let z = match self.params.output {
-            EncodeOutput::Features => model.features(&x),
-            EncodeOutput::Projection => model.forward(&x, false),
+        let z = match (model, self.params.output) {
+            (Loaded::Contrastive(m), EncodeOutput::Features) => m.features(&x),
+            (Loaded::Contrastive(m), _) => m.forward(&x, false),
+            (Loaded::Cluster(m), _) => m.probabilities(&x),
         }
         .map_err(failed)?;
         let dim = z.dim(1).map_err(failed)?;
         let mut data: Vec<f32> = z.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?;
-        normalise_rows(&mut data, dim);
+        if matches!(model, Loaded::Contrastive(_)) {
+            normalise_rows(&mut data, dim);
+        }
         Ok(FeatureBatch {
             dim,
             data,

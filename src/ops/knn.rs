@@ -142,7 +142,6 @@ impl Operator for Knn {
         }
         let gathered = gather(&batches)?;
         drop(batches);
-        save_ids(ctx, &gathered.ids)?;
         ctx.set_total(gathered.data.len().checked_div(gathered.dim).unwrap_or(0) as u64);
         let rows = UnitRows::normalise(gathered.data, gathered.dim)?;
         rows.check_k(self.params.k)?;
@@ -155,6 +154,7 @@ impl Operator for Knn {
             report["label_agreement"] = json!(quality::label_agreement(&table, &labels));
             table.labels = Some(labels);
         }
+        table.ids = subset_ids(gathered.ids);
         finish(ctx, table, report)
     }
 }
@@ -244,13 +244,8 @@ fn status_line(report: &serde_json::Value) -> String {
     line
 }
 
-/// Writes `ids.npy` (each row's dataset index) when the rows are a subset, not 0..N.
-fn save_ids(ctx: &Context, ids: &[u64]) -> Result<(), OpError> {
-    if ids.iter().enumerate().all(|(row, &id)| row as u64 == id) {
-        return Ok(());
-    }
-    let narrow: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
-    let path = ctx.run_dir().join("ids.npy");
-    crate::data::npy::write_npy_u32(&path, narrow.len(), 1, &narrow)
-        .map_err(|e| OpError::Failed(format!("{}: {e}", path.display())))
+/// The rows' dataset indices when they are a subset, not 0..N (saved as `ids.npy`).
+fn subset_ids(ids: Vec<u64>) -> Option<Vec<u64>> {
+    let identity = ids.iter().enumerate().all(|(row, &id)| row as u64 == id);
+    (!identity).then_some(ids)
 }

@@ -20,6 +20,10 @@ mod knn;
 mod encode;
 mod simclr;
 
+pub mod training;
+
+mod scan;
+
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -28,6 +32,7 @@ use serde::Serialize;
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
 
+pub use augment::neighbours::Pick;
 pub use augment::{Augment, AugmentParams};
 pub use channel_stats::{ChannelStats, ChannelStatsParams};
 pub use image_grid::{ImageGrid, ImageGridParams};
@@ -44,6 +49,7 @@ pub use simclr::{SimClr, SimClrParams};
 
 mod evaluate;
 pub use evaluate::{Evaluate, EvaluateError, EvaluateParams, RowProblem};
+pub use scan::{Scan, ScanParams};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -140,6 +140,7 @@ impl Registry {
         registry.register::<super::SimClr>();
         registry.register::<super::Encode>();
         registry.register::<super::Evaluate>();
+        registry.register::<super::Scan>();
         registry
     }
 

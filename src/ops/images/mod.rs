@@ -15,7 +15,7 @@ pub use source::ImageSource;
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::{
     fingerprint_path, first_per_class, labels_of, read_batch, DataError, Dataset, ImageBatch,
-    PackedStore, SkipUnreadable,
+    PackedStore, SkipUnreadable, StoreHandle,
 };
 use crate::fsutil::write_atomic;
 use crate::hash::StableHasher;
@@ -170,14 +170,14 @@ impl Operator for Images {
             OnError::Skip => &tolerant,
         };
         let store = match self.params.store {
-            true => Some(self.pack(source, (width, height), &pool, ctx)?),
+            true => Some(Arc::new(self.pack(source, (width, height), &pool, ctx)?)),
             false => None,
         };
         if let Some(skipped) = tolerant.skipped() {
             report_skipped(dataset.as_ref(), skipped, ctx)?;
         }
         let reader: &dyn Dataset = match &store {
-            Some(store) => store,
+            Some(store) => store.as_ref(),
             None => source,
         };
         let selected = self.select(reader)?;
@@ -304,8 +304,8 @@ fn report_skipped(
     Ok(())
 }
 
-/// A batch copied straight out of the memory-mapped store.
-fn gather(store: &PackedStore, indices: &[usize]) -> Result<ImageBatch, OpError> {
+/// A batch copied straight out of the memory-mapped store, carrying a handle to it.
+fn gather(store: &Arc<PackedStore>, indices: &[usize]) -> Result<ImageBatch, OpError> {
     let mut pixels = vec![0u8; indices.len() * (store.width() * store.height() * 3) as usize];
     store.gather(indices, &mut pixels)?;
     Ok(ImageBatch {
@@ -314,10 +314,11 @@ fn gather(store: &PackedStore, indices: &[usize]) -> Result<ImageBatch, OpError>
         channels: 3,
         pixels,
         indices: indices.iter().map(|&i| i as u64).collect(),
-        labels: labels_of(store, indices),
+        labels: labels_of(store.as_ref(), indices),
         classes: Arc::from(store.classes()),
         epoch: 0,
         epoch_size: 0,
+        store: Some(StoreHandle(Arc::clone(store))),
     })
 }
 

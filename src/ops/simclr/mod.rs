@@ -83,7 +83,7 @@ impl Operator for SimClr {
             ctx.set_status(format!(
                 "resumed from {} (epoch {})",
                 path.display(),
-                trainer.epoch
+                trainer.progress.epoch
             ));
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -123,13 +123,13 @@ impl Run<'_> {
             if batch.epoch_size > 0 {
                 self.ctx.set_total(batch.epoch_size * epochs);
             }
-            if batch.epoch < self.trainer.epoch || batch.batch < 2 {
+            if batch.epoch < self.trainer.progress.epoch || batch.batch < 2 {
                 continue;
             }
-            if batch.epoch > self.trainer.epoch {
+            if batch.epoch > self.trainer.progress.epoch {
                 self.end_epoch()?;
             }
-            if self.trainer.epoch >= epochs || self.trainer.budget_spent() {
+            if self.trainer.progress.epoch >= epochs || self.trainer.progress.budget_spent() {
                 break;
             }
             self.trainer.train_step(&batch)?;
@@ -147,7 +147,7 @@ impl Run<'_> {
     /// Logs the finished epoch, checkpoints and monitors when due.
     fn end_epoch(&mut self) -> Result<(), OpError> {
         let mut summary = self.trainer.finish_epoch();
-        let epoch = self.trainer.epoch;
+        let epoch = self.trainer.progress.epoch;
         let due = |every: u64| every > 0 && epoch % every == 0;
         if due(self.params.monitor_every) && self.monitor.complete() {
             summary["knn_accuracy"] = json!(self.knn_accuracy()?);
@@ -184,7 +184,7 @@ impl Run<'_> {
                     self.params.monitor_k,
                     &self.pool,
                 )?;
-                let line = json!({ "final_knn_accuracy": accuracy, "epochs": self.trainer.epoch });
+                let line = json!({ "final_knn_accuracy": accuracy, "epochs": self.trainer.progress.epoch });
                 append_line(&dir.join("history.jsonl"), &line.to_string()).map_err(failed)?;
                 self.ctx
                     .set_status(format!("kNN monitor accuracy {:.2} %", accuracy * 100.0));

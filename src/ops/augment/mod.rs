@@ -1,17 +1,21 @@
 //! `Augment`: turns each batch of B images into V augmented views per image — one f32
 //! tensor `[V][B][3][H][W]` ([`ViewBatch`]) — on a worker pool. Randomness derives from
 //! (node seed, epoch, dataset index, view), so the views do not depend on thread timing or
-//! on the worker count. Optionally takes its normalisation from measured channel statistics.
+//! on the worker count. Optionally takes its normalisation from measured channel statistics,
+//! and with a `neighbours` table makes SCAN's (anchor, neighbour) views (see [`neighbours`]).
+
+pub mod neighbours;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
-use crate::augment::{augment_batch, AugmentOp, Pipeline, Recipe};
-use crate::data::ViewBatch;
+use crate::augment::{augment_sources, AugmentOp, Draw, Pipeline, Recipe};
+use crate::data::{ImageBatch, ViewBatch};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
+use neighbours::{sources, store_of, NeighbourViews, Pick};
 
 /// Parameters of [`Augment`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,6 +26,8 @@ pub struct AugmentParams {
     /// The augmentation: `SimClr(size, crop_scale)`, `ScanStrong(size)`, `Keras(size)` or
     /// `Custom([op, …])`.
     pub recipe: Recipe,
+    /// With a `neighbours` input: how neighbour views are chosen.
+    pub pick: Pick,
 }
 
 impl Default for AugmentParams {
@@ -29,6 +35,7 @@ impl Default for AugmentParams {
         AugmentParams {
             views: 2,
             recipe: Recipe::default(),
+            pick: Pick::default(),
         }
     }
 }
@@ -54,6 +61,11 @@ impl Operator for Augment {
             ty: "SimClr(size, crop_scale) | ScanStrong(size) | Keras(size) | Custom([op, …])",
             doc: "the augmentation",
         },
+        ParamDoc {
+            name: "pick",
+            ty: "Random(top) | All",
+            doc: "with `neighbours`: each neighbour view drawn from the top-`top` (SCAN), or view j = neighbour j−1 (Keras; views = 1 + k)",
+        },
     ];
     const INPUTS: &'static [InputPort] = &[
         InputPort {
@@ -67,6 +79,12 @@ impl Operator for Augment {
             payload: PortType::Metrics,
             required: false,
             doc: "channel statistics (ChannelStats) replacing every Normalize's mean and std",
+        },
+        InputPort {
+            field: "neighbours",
+            payload: PortType::Neighbours,
+            required: false,
+            doc: "a neighbour table (Knn on these images): view 0 is the anchor, views 1.. its neighbours (needs `store: true` on Images)",
         },
     ];
     const OUTPUT: Option<PortType> = Some(PortType::Views);
@@ -89,25 +107,20 @@ impl Operator for Augment {
         if ctx.has_input("normalize_from") {
             self.adapt_normalisation(ctx)?;
         }
+        let neighbours = match ctx.has_input("neighbours") {
+            true => Some(self.receive_table(ctx)?),
+            false => None,
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(ctx.workers())
             .build()
             .map_err(|e| OpError::Failed(format!("cannot start the augmentation pool: {e}")))?;
         while let Some(batch) = ctx.recv_images("input")? {
             let mut data = Vec::new();
-            let views = self.params.views;
-            let (width, height) = augment_batch(
-                &self.pipeline,
-                &batch,
-                views,
-                ctx.seed(),
-                batch.epoch,
-                &pool,
-                &mut data,
-            )
-            .map_err(|e| OpError::Failed(e.to_string()))?;
+            let (width, height) =
+                self.augment(&batch, neighbours.as_ref(), ctx, &pool, &mut data)?;
             let out = ViewBatch {
-                views,
+                views: self.params.views,
                 batch: batch.len(),
                 channels: 3,
                 height,
@@ -125,6 +138,48 @@ impl Operator for Augment {
 }
 
 impl Augment {
+    /// The views of one batch into `data`; returns their `(width, height)`.
+    fn augment(
+        &self,
+        batch: &ImageBatch,
+        neighbours: Option<&NeighbourViews>,
+        ctx: &Context,
+        pool: &rayon::ThreadPool,
+        data: &mut Vec<f32>,
+    ) -> Result<(u32, u32), OpError> {
+        let draw = Draw {
+            seed: ctx.seed(),
+            epoch: batch.epoch,
+            views: self.params.views,
+        };
+        let failed = |e: crate::augment::AugmentError| OpError::Failed(e.to_string());
+        let Some(neighbours) = neighbours else {
+            let source = |_view: usize, i: usize| batch.image(i);
+            return augment_sources(&self.pipeline, batch, draw, &source, pool, data)
+                .map_err(failed);
+        };
+        neighbours.check_size(batch, ctx.id())?;
+        let store = store_of(batch, ctx.id())?;
+        let picked = sources(neighbours, batch, draw.views, draw.seed, store)?;
+        let n = batch.len();
+        let source = |view: usize, i: usize| match view {
+            0 => batch.image(i),
+            v => store.image(picked[(v - 1) * n + i]),
+        };
+        augment_sources(&self.pipeline, batch, draw, &source, pool, data).map_err(failed)
+    }
+
+    /// Waits for the neighbour table and checks it against `views` and `pick`.
+    fn receive_table(&self, ctx: &mut Context) -> Result<NeighbourViews, OpError> {
+        let table = ctx
+            .recv("neighbours")?
+            .and_then(|p| p.as_neighbours().cloned())
+            .ok_or_else(|| {
+                OpError::Failed(format!("node `{}`: `neighbours` sent no table", ctx.id()))
+            })?;
+        NeighbourViews::new(table, self.params.pick, self.params.views, ctx.id())
+    }
+
     /// Replaces every Normalize op's statistics with those received on `normalize_from`.
     fn adapt_normalisation(&mut self, ctx: &mut Context) -> Result<(), OpError> {
         let stats = ctx

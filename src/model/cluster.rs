@@ -1,0 +1,245 @@
+//! The clustering model SCAN's second step trains: an encoder and `H` linear cluster heads,
+//! `(B,H,W,3)` → features `(B, D)` → per head `softmax(f·Wₕᵀ + bₕ)`, `(B, C)`. One
+//! [`Params`] store holds the encoder under `encoder.…` and head `h` under
+//! `cluster_head.{h}.…` (SCAN's state-dict names). The model remembers the image size it
+//! was trained at and refuses others.
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor, Var, D};
+use serde::{Deserialize, Serialize};
+
+use super::encoder::{Encoder, EncoderKind};
+use super::error::ModelError;
+use super::layers::Linear;
+use super::network::ENCODER_PREFIX;
+use super::params::Params;
+use super::ModelArtifact;
+
+/// Prefix of the cluster heads' tensor names (`cluster_head.0.weight`, …).
+pub const HEADS_PREFIX: &str = "cluster_head.";
+
+/// What a cluster model is, as its artifact's `architecture` records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterArchitecture {
+    /// The encoder.
+    pub encoder: EncoderKind,
+    /// Clusters per head, `C`.
+    pub clusters: usize,
+    /// Number of heads, `H`.
+    pub heads: usize,
+    /// The head whose predictions are used (lowest training loss).
+    pub selected_head: usize,
+    /// `(height, width)` of the images the model was trained on.
+    pub input_size: (usize, usize),
+}
+
+/// Encoder, cluster heads and their parameters.
+#[derive(Debug)]
+pub struct ClusterModel {
+    arch: ClusterArchitecture,
+    encoder: Encoder,
+    heads: Vec<Linear>,
+    params: Params,
+}
+
+impl ClusterModel {
+    /// Builds and initialises the model on `device`; the same `seed` gives the same weights.
+    pub fn new(arch: ClusterArchitecture, seed: u64, device: &Device) -> Result<Self, ModelError> {
+        check_arch(&arch)?;
+        let mut params = Params::new(seed, device);
+        let encoder = Encoder::new(&arch.encoder, &mut params, ENCODER_PREFIX)?;
+        let dims = (encoder.out_dim(), arch.clusters);
+        let heads = (0..arch.heads)
+            .map(|h| Linear::new(&mut params, &format!("{HEADS_PREFIX}{h}"), dims, true))
+            .collect::<Result<_, _>>()?;
+        Ok(ClusterModel {
+            arch,
+            encoder,
+            heads,
+            params,
+        })
+    }
+
+    /// Every head's probabilities `(B, C)`. In training the encoder's batch norms use (and
+    /// update) batch statistics.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>, ModelError> {
+        self.check_size(x)?;
+        self.heads_forward(&self.encoder.forward(x, train)?)
+    }
+
+    /// Encoder features `(B, D)` in evaluation mode, detached from the graph (the frozen
+    /// encoder's fast path: only the heads learn).
+    pub fn frozen_features(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        self.check_size(x)?;
+        Ok(self.encoder.forward(x, false)?.detach())
+    }
+
+    /// Every head's probabilities `(B, C)` from features `(B, D)`.
+    pub fn heads_forward(&self, features: &Tensor) -> Result<Vec<Tensor>, ModelError> {
+        self.heads
+            .iter()
+            .map(|head| Ok(softmax_rows(&head.forward(features)?)?))
+            .collect()
+    }
+
+    /// The selected head's probabilities `(B, C)`, evaluation mode.
+    pub fn probabilities(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        let features = self.frozen_features(x)?;
+        let head = &self.heads[self.arch.selected_head];
+        Ok(softmax_rows(&head.forward(&features)?)?)
+    }
+
+    /// The architecture (with the selected head).
+    pub fn architecture(&self) -> &ClusterArchitecture {
+        &self.arch
+    }
+
+    /// Records which head predictions come from.
+    pub fn select_head(&mut self, head: usize) -> Result<(), ModelError> {
+        if head >= self.arch.heads {
+            return Err(config(
+                "selected_head",
+                format!("{head} ≥ {} heads", self.arch.heads),
+            ));
+        }
+        self.arch.selected_head = head;
+        Ok(())
+    }
+
+    /// Every parameter and buffer.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The heads' trainable parameters alone (what a frozen-encoder run optimises).
+    pub fn head_trainables(&self) -> Vec<(String, Var)> {
+        let heads = self.params.trainables().iter();
+        heads
+            .filter(|(n, _)| n.starts_with(HEADS_PREFIX))
+            .cloned()
+            .collect()
+    }
+
+    /// Loads the encoder from a contrastive model's weights (its head is ignored).
+    pub fn load_encoder(&self, path: &Path) -> Result<(), ModelError> {
+        self.params.load_prefix(path, ENCODER_PREFIX)
+    }
+
+    /// Saves the whole model.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        self.params.save(path)
+    }
+
+    /// Rebuilds the model an artifact of a `Scan` node describes and loads its weights.
+    pub fn from_artifact(artifact: &ModelArtifact, device: &Device) -> Result<Self, ModelError> {
+        let arch: ClusterArchitecture = serde_json::from_value(artifact.architecture.clone())
+            .map_err(|e| {
+                let message = format!(
+                    "of the {} model {} is not a cluster model's: {e}",
+                    artifact.producer,
+                    artifact.weights.display()
+                );
+                config("architecture", message)
+            })?;
+        let model = ClusterModel::new(arch, 0, device)?;
+        model.params.load(&artifact.weights)?;
+        Ok(model)
+    }
+
+    /// A fresh model for images of `input_size` with new heads, whose encoder comes from
+    /// `artifact`: a `SimClr` model (its projection head is ignored) or a cluster model
+    /// (its heads are ignored; it must have been trained at the same size).
+    pub fn from_pretext(
+        artifact: &ModelArtifact,
+        (clusters, heads): (usize, usize),
+        input_size: (usize, usize),
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let field = |name: &str| artifact.architecture.get(name).cloned();
+        let encoder = field("encoder")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| {
+                let message = format!(
+                    "of the {} model {} names no encoder",
+                    artifact.producer,
+                    artifact.weights.display()
+                );
+                config("architecture", message)
+            })?;
+        if let Some(trained) =
+            field("input_size").and_then(|v| serde_json::from_value::<(usize, usize)>(v).ok())
+        {
+            if trained != input_size {
+                return Err(ModelError::Input {
+                    expected: format!(
+                        "images of {}×{}, the size the {} model {} was trained at",
+                        trained.0,
+                        trained.1,
+                        artifact.producer,
+                        artifact.weights.display()
+                    ),
+                    found: format!("{}×{} views", input_size.0, input_size.1),
+                });
+            }
+        }
+        let arch = ClusterArchitecture {
+            encoder,
+            clusters,
+            heads,
+            selected_head: 0,
+            input_size,
+        };
+        let model = ClusterModel::new(arch, seed, device)?;
+        model.load_encoder(&artifact.weights)?;
+        Ok(model)
+    }
+
+    /// Refuses images of another size than the model was trained at.
+    fn check_size(&self, x: &Tensor) -> Result<(), ModelError> {
+        let (h, w) = self.arch.input_size;
+        match x.dims() {
+            &[_, xh, xw, _] if (xh, xw) == (h, w) => Ok(()),
+            dims => Err(ModelError::Input {
+                expected: format!("images of {h}×{w} (height × width), the size this cluster model was trained at"),
+                found: format!("{dims:?}"),
+            }),
+        }
+    }
+}
+
+/// Row-wise softmax, shifted by the detached row maximum.
+pub fn softmax_rows(logits: &Tensor) -> candle_core::Result<Tensor> {
+    let max = logits.max_keepdim(D::Minus1)?.detach();
+    let exp = logits.broadcast_sub(&max)?.exp()?;
+    exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)
+}
+
+fn check_arch(arch: &ClusterArchitecture) -> Result<(), ModelError> {
+    if arch.clusters < 2 {
+        return Err(config(
+            "clusters",
+            format!("must be at least 2, found {}", arch.clusters),
+        ));
+    }
+    if arch.heads == 0 || arch.selected_head >= arch.heads {
+        let message = format!(
+            "{} heads with head {} selected",
+            arch.heads, arch.selected_head
+        );
+        return Err(config("heads", message));
+    }
+    let (h, w) = arch.input_size;
+    if h == 0 || w == 0 {
+        return Err(config("input_size", "must be positive".into()));
+    }
+    Ok(())
+}
+
+fn config(field: &'static str, message: String) -> ModelError {
+    ModelError::Config { field, message }
+}

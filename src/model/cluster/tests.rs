@@ -1,0 +1,128 @@
+//! The cluster model: shapes, probabilities, the image-size guard, weights round trips and
+//! initialisation from a contrastive model's encoder.
+
+use candle_core::{Device, Tensor};
+use serde_json::json;
+
+use super::*;
+use crate::model::{ContrastiveModel, HeadKind};
+
+fn arch(heads: usize) -> ClusterArchitecture {
+    ClusterArchitecture {
+        encoder: EncoderKind::SmallCnn { widths: vec![4, 8] },
+        clusters: 3,
+        heads,
+        selected_head: 0,
+        input_size: (8, 8),
+    }
+}
+
+fn images(b: usize, side: usize) -> Tensor {
+    Tensor::randn(0f32, 1.0, (b, side, side, 3), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn every_head_gives_rows_of_probabilities() {
+    let model = ClusterModel::new(arch(2), 1, &Device::Cpu).unwrap();
+    let p = model.forward(&images(5, 8), true).unwrap();
+    assert_eq!(p.len(), 2);
+    for head in &p {
+        assert_eq!(head.dims(), &[5, 3]);
+        let sums: Vec<f32> = head.sum(1).unwrap().to_vec1().unwrap();
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+    }
+    assert_eq!(
+        model.head_trainables().len(),
+        4,
+        "weight and bias of 2 heads"
+    );
+}
+
+#[test]
+fn other_image_sizes_are_refused() {
+    let model = ClusterModel::new(arch(1), 1, &Device::Cpu).unwrap();
+    let message = model.probabilities(&images(2, 16)).unwrap_err().to_string();
+    assert!(
+        message.contains("8×8") && message.contains("16"),
+        "{message}"
+    );
+}
+
+#[test]
+fn one_cluster_is_refused() {
+    let bad = ClusterArchitecture {
+        clusters: 1,
+        ..arch(1)
+    };
+    let message = ClusterModel::new(bad, 0, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("clusters"), "{message}");
+}
+
+#[test]
+fn artifacts_rebuild_the_selected_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = ClusterModel::new(arch(3), 4, &Device::Cpu).unwrap();
+    model.select_head(2).unwrap();
+    let weights = dir.path().join("m.safetensors");
+    model.save(&weights).unwrap();
+    let artifact = ModelArtifact {
+        weights,
+        architecture: serde_json::to_value(model.architecture()).unwrap(),
+        producer: "Scan".into(),
+    };
+    let again = ClusterModel::from_artifact(&artifact, &Device::Cpu).unwrap();
+    assert_eq!(again.architecture().selected_head, 2);
+    let x = images(2, 8);
+    let (a, b) = (
+        model.probabilities(&x).unwrap(),
+        again.probabilities(&x).unwrap(),
+    );
+    let diff: f32 = (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert_eq!(diff, 0.0);
+}
+
+#[test]
+fn the_encoder_comes_from_a_contrastive_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = EncoderKind::SmallCnn { widths: vec![4, 8] };
+    let pretext = ContrastiveModel::new(&encoder, &HeadKind::default(), 9, &Device::Cpu).unwrap();
+    let weights = dir.path().join("pretext.safetensors");
+    pretext.save(&weights).unwrap();
+    let artifact = ModelArtifact {
+        weights,
+        architecture: json!({ "encoder": encoder, "head": HeadKind::default() }),
+        producer: "SimClr".into(),
+    };
+    let model = ClusterModel::from_pretext(&artifact, (3, 1), (8, 8), 0, &Device::Cpu).unwrap();
+    let x = images(2, 8);
+    let want: Vec<f32> = pretext
+        .features(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let got: Vec<f32> = model
+        .frozen_features(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(want, got);
+    let mut sized = artifact.clone();
+    sized.architecture["input_size"] = json!([16, 16]);
+    let message = ClusterModel::from_pretext(&sized, (3, 1), (8, 8), 0, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("16×16"), "{message}");
+}

@@ -1,0 +1,135 @@
+//! The parameters of `Scan` as written in RON, their documentation and validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::loss::scan::ScanLossKind;
+use crate::model::optim::OptimizerKind;
+use crate::model::schedule::ScheduleKind;
+use crate::ops::{ParamDoc, ParamError};
+
+/// Parameters of the `Scan` operator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanParams {
+    /// Clusters per head, `C` (over-clustering: more than the classes).
+    pub clusters: usize,
+    /// Heads trained at once; the one with the lowest training loss is selected.
+    #[serde(default = "one")]
+    pub heads: usize,
+    /// Weight `w` of the entropy term (the `Keras` loss ignores it, as the example does).
+    #[serde(default = "default_entropy_weight")]
+    pub entropy_weight: f64,
+    /// Fine-tune the encoder (SCAN) or freeze it and train the heads alone (Keras example).
+    #[serde(default = "yes")]
+    pub update_encoder: bool,
+    /// The clustering loss.
+    #[serde(default)]
+    pub loss: ScanLossKind,
+    /// The optimiser.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    /// The learning-rate schedule.
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    /// Epochs to train (the input must carry at least this many).
+    #[serde(default = "default_epochs")]
+    pub epochs: u64,
+    /// Stop after this many minutes of training (the schedule then spans the budget).
+    #[serde(default)]
+    pub budget_minutes: Option<f64>,
+    /// Write a checkpoint every this many epochs (0: only at the end).
+    #[serde(default = "one_u64")]
+    pub checkpoint_every: u64,
+}
+
+fn one() -> usize {
+    1
+}
+fn one_u64() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn default_entropy_weight() -> f64 {
+    5.0
+}
+fn default_epochs() -> u64 {
+    50
+}
+/// SCAN's CIFAR-10 clustering optimiser: Adam, lr 1e-4, weight decay 1e-4.
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam {
+        lr: 1e-4,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 1e-4,
+        decay_bn_and_bias: false,
+    }
+}
+
+impl Default for ScanParams {
+    fn default() -> Self {
+        ScanParams {
+            clusters: 10,
+            heads: one(),
+            entropy_weight: default_entropy_weight(),
+            update_encoder: true,
+            loss: ScanLossKind::default(),
+            optimizer: default_optimizer(),
+            schedule: ScheduleKind::default(),
+            epochs: default_epochs(),
+            budget_minutes: None,
+            checkpoint_every: one_u64(),
+        }
+    }
+}
+
+impl ScanParams {
+    /// Every bad value at once.
+    pub fn validate(&self) -> Result<(), Vec<ParamError>> {
+        let mut errors = Vec::new();
+        if self.clusters < 2 {
+            let message = format!(
+                "must be at least 2, found {} (one cluster is no clustering)",
+                self.clusters
+            );
+            errors.push(ParamError::new("clusters", message));
+        }
+        if self.heads == 0 {
+            errors.push(ParamError::new("heads", "must be at least 1"));
+        }
+        if !(self.entropy_weight >= 0.0 && self.entropy_weight.is_finite()) {
+            errors.push(ParamError::new("entropy_weight", "must be a number ≥ 0"));
+        }
+        if self.epochs == 0 {
+            errors.push(ParamError::new("epochs", "must be at least 1"));
+        }
+        if self
+            .budget_minutes
+            .is_some_and(|m| !(m > 0.0 && m.is_finite()))
+        {
+            let message = "must be a positive number of minutes";
+            errors.push(ParamError::new("budget_minutes", message));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The documentation `scanflow ops` prints.
+pub const DOCS: &[ParamDoc] = &[
+    ParamDoc { name: "clusters", ty: "usize", doc: "clusters per head, at least 2 (more than the classes over-clusters)" },
+    ParamDoc { name: "heads", ty: "usize", doc: "heads trained at once; the lowest training loss is selected (SCAN: 1 for CIFAR, 10 for ImageNet)" },
+    ParamDoc { name: "entropy_weight", ty: "f64", doc: "weight of the entropy of the mean prediction (the Keras loss ignores it, as the example does)" },
+    ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder (SCAN) or freeze it in evaluation mode and train the heads alone (Keras)" },
+    ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
+    ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4; Keras: AdamW lr 5e-4)" },
+    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha)", doc: "the learning-rate schedule, per step" },
+    ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train; the input must carry at least as many" },
+    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
+    ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
+];

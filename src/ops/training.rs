@@ -1,0 +1,143 @@
+//! What the training operators (`SimClr`, `Scan`) share: the position in the schedule with
+//! its time budget and learning rate, and checkpoints of a [`Params`] store plus optimiser
+//! that a re-run with the same cache key resumes from.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::model::checkpoint::{latest_in, Checkpoint};
+use crate::model::optim::Optimizer;
+use crate::model::params::Params;
+use crate::model::schedule::ScheduleKind;
+use crate::runtime::OpError;
+
+/// Checkpoints kept in the run folder (the newest is resumed).
+const KEEP_CHECKPOINTS: usize = 2;
+/// Checkpoint metadata field holding the node's cache key.
+const KEY_FIELD: &str = "cache_key";
+/// Checkpoint metadata field holding the steps per epoch.
+const STEPS_FIELD: &str = "steps_per_epoch";
+
+/// Where a run stands: steps and epochs done, and since when it trains.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// Optimiser steps completed.
+    pub step: u64,
+    /// Epochs completed (the next epoch to train).
+    pub epoch: u64,
+    /// Steps per epoch, known from the batches' epoch size (0 until then).
+    pub steps_per_epoch: u64,
+    /// Epochs the run is configured for.
+    pub epochs: u64,
+    /// The time budget, if any.
+    pub budget_minutes: Option<f64>,
+    started: Instant,
+}
+
+impl Progress {
+    /// A run of `epochs` epochs (and at most `budget_minutes`) starting now.
+    pub fn new(epochs: u64, budget_minutes: Option<f64>) -> Self {
+        Progress {
+            step: 0,
+            epoch: 0,
+            steps_per_epoch: 0,
+            epochs,
+            budget_minutes,
+            started: Instant::now(),
+        }
+    }
+
+    /// Learns the steps per epoch from the first batch that tells the epoch size.
+    pub fn learn_epoch_size(&mut self, epoch_size: u64, batch: usize) {
+        if self.steps_per_epoch == 0 && epoch_size > 0 {
+            self.steps_per_epoch = epoch_size.div_ceil(batch.max(1) as u64);
+        }
+    }
+
+    /// The schedule's rate for the next step. With a time budget, progress is the larger of
+    /// the step fraction and the elapsed fraction of the budget, so the decay completes
+    /// within the budget.
+    pub fn learning_rate(&self, schedule: &ScheduleKind, base: f64) -> f64 {
+        let per_epoch = self.steps_per_epoch.max(1);
+        let total = (self.epochs * per_epoch).max(1);
+        let mut step = self.step;
+        if let Some(minutes) = self.budget_minutes {
+            let elapsed = self.started.elapsed().as_secs_f64() / (minutes * 60.0);
+            step = step.max((elapsed.min(1.0) * total as f64) as u64);
+        }
+        schedule.lr_at(base, step.min(total - 1), total, per_epoch)
+    }
+
+    /// True once the time budget, if any, is spent.
+    pub fn budget_spent(&self) -> bool {
+        self.budget_minutes
+            .is_some_and(|m| self.started.elapsed().as_secs_f64() >= m * 60.0)
+    }
+}
+
+/// A checkpoint of `params` and `optimizer` after `progress`, tagged with the node's cache
+/// `key`, with `rng_state` and extra metadata `fields`, written into `folder`.
+pub fn save_checkpoint(
+    folder: &Path,
+    key: &str,
+    progress: &Progress,
+    (params, optimizer): (&Params, &dyn Optimizer),
+    rng_state: u64,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<PathBuf, OpError> {
+    let mut checkpoint = Checkpoint::new(progress.epoch as usize, progress.step, rng_state);
+    checkpoint
+        .insert_vars("model.", params.trainables())
+        .map_err(failed)?;
+    checkpoint
+        .insert_vars("buffer.", params.buffers())
+        .map_err(failed)?;
+    let state = optimizer.state().map_err(failed)?;
+    checkpoint
+        .insert_tensors("optim.", &state)
+        .map_err(failed)?;
+    let meta = &mut checkpoint.meta.fields;
+    meta.extend(fields);
+    meta.insert(KEY_FIELD.into(), json!(key));
+    meta.insert(STEPS_FIELD.into(), json!(progress.steps_per_epoch));
+    std::fs::create_dir_all(folder).map_err(|e| OpError::io(folder, e))?;
+    checkpoint.save_in(folder, KEEP_CHECKPOINTS).map_err(failed)
+}
+
+/// Restores `params`, `optimizer` and `progress` from the newest checkpoint in `folder`
+/// written under the same `key`; returns it (for its path, RNG state and fields), or `None`
+/// when there is none to resume.
+pub fn resume(
+    folder: &Path,
+    key: &str,
+    progress: &mut Progress,
+    params: &Params,
+    optimizer: &mut dyn Optimizer,
+) -> Result<Option<(PathBuf, Checkpoint)>, OpError> {
+    let Some(path) = latest_in(folder) else {
+        return Ok(None);
+    };
+    let checkpoint = Checkpoint::load(&path).map_err(failed)?;
+    if checkpoint.meta.fields.get(KEY_FIELD) != Some(&json!(key)) {
+        return Ok(None);
+    }
+    checkpoint
+        .restore_vars("model.", params.trainables())
+        .map_err(failed)?;
+    checkpoint
+        .restore_vars("buffer.", params.buffers())
+        .map_err(failed)?;
+    let state = checkpoint.tensors_with_prefix("optim.");
+    optimizer.load_state(&state).map_err(failed)?;
+    progress.epoch = checkpoint.meta.epoch as u64;
+    progress.step = checkpoint.meta.step;
+    progress.steps_per_epoch = checkpoint.meta.fields[STEPS_FIELD].as_u64().unwrap_or(0);
+    Ok(Some((path, checkpoint)))
+}
+
+/// Any error of the model side, as an operator failure with its message.
+pub fn failed(error: impl std::fmt::Display) -> OpError {
+    OpError::Failed(error.to_string())
+}

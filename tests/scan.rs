@@ -1,0 +1,190 @@
+//! SCAN's clustering step end to end through the binary, on a tiny real CIFAR-10 subset:
+//! Images → Augment → SimClr → Encode → Knn → Augment(neighbours) → Scan → Encode(Clusters).
+//! Checks the artifacts, the per-head history and the selected head, that the frozen-encoder
+//! Keras variant is deterministic, and the errors for bad settings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The graph with `scan` as the Scan node's extra parameters, `pairs` as the pair Augment's
+/// and `pair_images` as its Images node's (which must say `per_class`).
+fn graph(dir: &Path, scan: &str, pairs: &str, pair_images: &str) -> PathBuf {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz");
+    let source = format!(
+        r#"source: Folder(path: "{}", split: "test")"#,
+        archive.display()
+    );
+    let text = format!(
+        r#"Graph(
+    name: "tiny",
+    seed: 5,
+    nodes: {{
+        "train": Images({source}, batch: 50, per_class: 10, order: Shuffled),
+        "views": Augment(input: "train", views: 2, recipe: SimClr(size: (32, 32))),
+        "pretext": SimClr(input: "views", encoder: SmallCnn(widths: [8, 16, 16, 16]), head: Mlp(out: 16)),
+        "eval": Images({source}, batch: 50, per_class: 10),
+        "eval-views": Augment(input: "eval", views: 1, recipe: Eval(size: (32, 32))),
+        "features": Encode(input: "eval-views", model: "pretext"),
+        "neighbours": Knn(input: "features", k: 5, index: Exact),
+        "pair-images": Images({source}, batch: 50, order: Shuffled, epochs: 2{pair_images}),
+        "pairs": Augment(input: "pair-images", neighbours: "neighbours", recipe: ScanStrong(size: (32, 32)){pairs}),
+        "scan": Scan(input: "pairs", model: "pretext", epochs: 2{scan}),
+        "test": Images({source}, batch: 50, per_class: 10),
+        "test-views": Augment(input: "test", views: 1, recipe: Eval(size: (32, 32))),
+        "clusters": Encode(input: "test-views", model: "scan", output: Clusters),
+    }},
+)"#
+    );
+    let path = dir.join(format!("tiny-{}.ron", text.len()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The pair images: the same 100 images the neighbours were mined on.
+const PER_CLASS: &str = ", per_class: 10";
+
+fn run(graph: &Path, runs: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scanflow"))
+        .args(["run", "-q", "--runs-dir"])
+        .arg(runs)
+        .arg(graph)
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .unwrap()
+}
+
+fn succeed(graph: &Path, runs: &Path) {
+    let out = run(graph, runs);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn fail(graph: &Path, runs: &Path) -> String {
+    let out = run(graph, runs);
+    assert!(!out.status.success(), "the run should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let graph = graph(
+        dir.path(),
+        ", clusters: 20, heads: 3",
+        ", views: 2, pick: Random(top: 5)",
+        PER_CLASS,
+    );
+    succeed(&graph, &runs);
+    let node = runs.join("tiny/scan");
+    let history = json_lines(&node.join("history.jsonl"));
+    assert_eq!(history.len(), 3, "2 epochs and the selection: {history:?}");
+    for epoch in &history[..2] {
+        let heads = epoch["heads"].as_array().unwrap();
+        assert_eq!(heads.len(), 3);
+        for head in heads {
+            let (c, h, t) = (
+                head["consistency"].as_f64().unwrap(),
+                head["entropy"].as_f64().unwrap(),
+                head["total"].as_f64().unwrap(),
+            );
+            // Scan loss: total = consistency − 5·H, H ≤ ln 20 (per batch, so also on average).
+            assert!((t - (c - 5.0 * h)).abs() < 1e-4, "{head}");
+            assert!(h <= 20f64.ln() + 1e-6 && c >= 0.0, "{head}");
+        }
+    }
+    let totals: Vec<f64> = history[1]["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["total"].as_f64().unwrap())
+        .collect();
+    let best = (0..3)
+        .min_by(|&a, &b| totals[a].total_cmp(&totals[b]))
+        .unwrap();
+    assert_eq!(history[2]["selected_head"], best);
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(node.join("model.json")).unwrap()).unwrap();
+    let arch = &model["architecture"];
+    assert_eq!(
+        (arch["clusters"].as_u64(), arch["heads"].as_u64()),
+        (Some(20), Some(3))
+    );
+    assert_eq!(arch["selected_head"], best);
+    assert_eq!(arch["input_size"], serde_json::json!([32, 32]));
+    assert!(node.join("model.safetensors").is_file());
+    let probabilities =
+        scanflow::data::read_npy_matrix(&runs.join("tiny/clusters/features.npy")).unwrap();
+    assert_eq!((probabilities.rows, probabilities.cols), (100, 20));
+    for row in probabilities.data.chunks(20) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn the_frozen_keras_variant_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = ", clusters: 4, loss: Keras, update_encoder: false, optimizer: AdamW(lr: 5e-4)";
+    let graph = graph(dir.path(), scan, ", views: 6, pick: All", PER_CLASS);
+    let weights = |runs: &Path| std::fs::read(runs.join("tiny/scan/model.safetensors")).unwrap();
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    succeed(&graph, &first);
+    succeed(&graph, &second);
+    assert!(
+        weights(&first) == weights(&second),
+        "two runs gave different weights"
+    );
+    let history = json_lines(&first.join("tiny/scan/history.jsonl"));
+    let head = &history[0]["heads"][0];
+    let (c, h, t) = (
+        head["consistency"].as_f64().unwrap(),
+        head["entropy"].as_f64().unwrap(),
+        head["total"].as_f64().unwrap(),
+    );
+    // Keras: total = consistency + ln 4 − H, consistency within [log(1 + e⁻¹), ln 2].
+    assert!((t - (c + 4f64.ln() - h)).abs() < 1e-4, "{head}");
+    assert!((0.3132..=0.6932).contains(&c), "{head}");
+}
+
+#[test]
+fn bad_settings_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = graph(dir.path(), ", clusters: 1", ", views: 2", PER_CLASS);
+    let message = fail(&one, &dir.path().join("one"));
+    assert!(
+        message.contains("clusters") && message.contains("at least 2"),
+        "{message}"
+    );
+    let fewer = graph(dir.path(), ", clusters: 3", ", views: 2", ", per_class: 5");
+    let message = fail(&fewer, &dir.path().join("fewer"));
+    assert!(
+        message.contains("neighbour table holds 100 images") && message.contains("50 per epoch"),
+        "{message}"
+    );
+    let unpacked = graph(
+        dir.path(),
+        ", clusters: 3",
+        ", views: 2",
+        ", per_class: 10, store: false",
+    );
+    let message = fail(&unpacked, &dir.path().join("unpacked"));
+    assert!(message.contains("store: true"), "{message}");
+    let all = graph(
+        dir.path(),
+        ", clusters: 3",
+        ", views: 2, pick: All",
+        PER_CLASS,
+    );
+    let message = fail(&all, &dir.path().join("all"));
+    assert!(message.contains("views: 6"), "{message}");
+}
