@@ -192,4 +192,10 @@ fn bad_settings_are_refused_clearly() {
     );
     let message = fail(&all, &runs);
     assert!(message.contains("views: 6"), "{message}");
+    let top = graph(dir.path(), ", clusters: 3", ", views: 2", PER_CLASS);
+    let message = fail(&top, &runs);
+    assert!(
+        message.contains("Random(top: 20)") && message.contains("k = 5"),
+        "{message}"
+    );
 }
