@@ -40,6 +40,9 @@ fn graph(dir: &Path, scan: &str, pairs: &str, pair_images: &str) -> PathBuf {
     path
 }
 
+/// Anchor + one neighbour drawn from the table's 5.
+const PAIRS: &str = ", views: 2, pick: Random(top: 5)";
+
 /// The pair images: the same 100 images the neighbours were mined on.
 const PER_CLASS: &str = ", per_class: 10";
 
@@ -159,14 +162,16 @@ fn the_frozen_keras_variant_is_deterministic() {
 #[test]
 fn bad_settings_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let one = graph(dir.path(), ", clusters: 1", ", views: 2", PER_CLASS);
-    let message = fail(&one, &dir.path().join("one"));
+    // One runs folder: the pretext, features and neighbours are cached after the first run.
+    let runs = dir.path().join("runs");
+    let one = graph(dir.path(), ", clusters: 1", PAIRS, PER_CLASS);
+    let message = fail(&one, &runs);
     assert!(
         message.contains("clusters") && message.contains("at least 2"),
         "{message}"
     );
-    let fewer = graph(dir.path(), ", clusters: 3", ", views: 2", ", per_class: 5");
-    let message = fail(&fewer, &dir.path().join("fewer"));
+    let fewer = graph(dir.path(), ", clusters: 3", PAIRS, ", per_class: 5");
+    let message = fail(&fewer, &runs);
     assert!(
         message.contains("neighbour table holds 100 images") && message.contains("50 per epoch"),
         "{message}"
@@ -174,10 +179,10 @@ fn bad_settings_are_refused_clearly() {
     let unpacked = graph(
         dir.path(),
         ", clusters: 3",
-        ", views: 2",
+        PAIRS,
         ", per_class: 10, store: false",
     );
-    let message = fail(&unpacked, &dir.path().join("unpacked"));
+    let message = fail(&unpacked, &runs);
     assert!(message.contains("store: true"), "{message}");
     let all = graph(
         dir.path(),
@@ -185,6 +190,12 @@ fn bad_settings_are_refused_clearly() {
         ", views: 2, pick: All",
         PER_CLASS,
     );
-    let message = fail(&all, &dir.path().join("all"));
+    let message = fail(&all, &runs);
     assert!(message.contains("views: 6"), "{message}");
+    let top = graph(dir.path(), ", clusters: 3", ", views: 2", PER_CLASS);
+    let message = fail(&top, &runs);
+    assert!(
+        message.contains("Random(top: 20)") && message.contains("k = 5"),
+        "{message}"
+    );
 }

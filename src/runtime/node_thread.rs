@@ -48,8 +48,9 @@ impl Runnable for Replay {
 }
 
 /// Starts node `index` on its own thread (named `sf:<id>`). The thread catches panics,
-/// closes the node's channels by dropping its context (end of stream downstream), then
-/// reports on `done`.
+/// reports on `done`, then closes the node's channels by dropping its context (end of
+/// stream downstream) — in that order, so a failing node's report arrives before any
+/// consumer can fail for want of its input, and the run names the cause, not a symptom.
 pub(super) fn spawn(
     index: usize,
     runnable: Box<dyn Runnable>,
@@ -69,13 +70,13 @@ pub(super) fn spawn(
             Err(panic) => Outcome::Panicked(panic_message(panic.as_ref())),
         };
         let kept = ctx.output.take_kept();
-        drop(ctx);
         let _ = done.send(Finished {
             index,
             outcome,
             kept,
             wall: start.elapsed(),
         });
+        drop(ctx);
     };
     thread::Builder::new().name(name).spawn(body).map(drop)
 }
