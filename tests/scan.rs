@@ -3,80 +3,11 @@
 //! Checks the artifacts, the per-head history and the selected head, that the frozen-encoder
 //! Keras variant is deterministic, and the errors for bad settings.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod tiny_scan;
 
-/// The graph with `scan` as the Scan node's extra parameters, `pairs` as the pair Augment's
-/// and `pair_images` as its Images node's (which must say `per_class`).
-fn graph(dir: &Path, scan: &str, pairs: &str, pair_images: &str) -> PathBuf {
-    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz");
-    let source = format!(
-        r#"source: Folder(path: "{}", split: "test")"#,
-        archive.display()
-    );
-    let text = format!(
-        r#"Graph(
-    name: "tiny",
-    seed: 5,
-    nodes: {{
-        "train": Images({source}, batch: 50, per_class: 10, order: Shuffled),
-        "views": Augment(input: "train", views: 2, recipe: SimClr(size: (32, 32))),
-        "pretext": SimClr(input: "views", encoder: SmallCnn(widths: [8, 16, 16, 16]), head: Mlp(out: 16)),
-        "eval": Images({source}, batch: 50, per_class: 10),
-        "eval-views": Augment(input: "eval", views: 1, recipe: Eval(size: (32, 32))),
-        "features": Encode(input: "eval-views", model: "pretext"),
-        "neighbours": Knn(input: "features", k: 5, index: Exact),
-        "pair-images": Images({source}, batch: 50, order: Shuffled, epochs: 2{pair_images}),
-        "pairs": Augment(input: "pair-images", neighbours: "neighbours", recipe: ScanStrong(size: (32, 32)){pairs}),
-        "scan": Scan(input: "pairs", model: "pretext", epochs: 2{scan}),
-        "test": Images({source}, batch: 50, per_class: 10),
-        "test-views": Augment(input: "test", views: 1, recipe: Eval(size: (32, 32))),
-        "clusters": Encode(input: "test-views", model: "scan", output: Clusters),
-    }},
-)"#
-    );
-    let path = dir.join(format!("tiny-{}.ron", text.len()));
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use std::path::Path;
 
-/// Anchor + one neighbour drawn from the table's 5.
-const PAIRS: &str = ", views: 2, pick: Random(top: 5)";
-
-/// The pair images: the same 100 images the neighbours were mined on.
-const PER_CLASS: &str = ", per_class: 10";
-
-fn run(graph: &Path, runs: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scanflow"))
-        .args(["run", "-q", "--runs-dir"])
-        .arg(runs)
-        .arg(graph)
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .unwrap()
-}
-
-fn succeed(graph: &Path, runs: &Path) {
-    let out = run(graph, runs);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn fail(graph: &Path, runs: &Path) -> String {
-    let out = run(graph, runs);
-    assert!(!out.status.success(), "the run should have failed");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json_lines(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use tiny_scan::{fail, graph, json_lines, succeed, PAIRS, PER_CLASS};
 
 #[test]
 fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
@@ -87,6 +18,7 @@ fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
         ", clusters: 20, heads: 3",
         ", views: 2, pick: Random(top: 5)",
         PER_CLASS,
+        "",
     );
     succeed(&graph, &runs);
     let node = runs.join("tiny/scan");
@@ -138,7 +70,7 @@ fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
 fn the_frozen_keras_variant_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let scan = ", clusters: 4, loss: Keras, update_encoder: false, optimizer: AdamW(lr: 5e-4)";
-    let graph = graph(dir.path(), scan, ", views: 6, pick: All", PER_CLASS);
+    let graph = graph(dir.path(), scan, ", views: 6, pick: All", PER_CLASS, "");
     let weights = |runs: &Path| std::fs::read(runs.join("tiny/scan/model.safetensors")).unwrap();
     let (first, second) = (dir.path().join("a"), dir.path().join("b"));
     succeed(&graph, &first);
@@ -164,13 +96,13 @@ fn bad_settings_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     // One runs folder: the pretext, features and neighbours are cached after the first run.
     let runs = dir.path().join("runs");
-    let one = graph(dir.path(), ", clusters: 1", PAIRS, PER_CLASS);
+    let one = graph(dir.path(), ", clusters: 1", PAIRS, PER_CLASS, "");
     let message = fail(&one, &runs);
     assert!(
         message.contains("clusters") && message.contains("at least 2"),
         "{message}"
     );
-    let fewer = graph(dir.path(), ", clusters: 3", PAIRS, ", per_class: 5");
+    let fewer = graph(dir.path(), ", clusters: 3", PAIRS, ", per_class: 5", "");
     let message = fail(&fewer, &runs);
     assert!(
         message.contains("neighbour table holds 100 images") && message.contains("50 per epoch"),
@@ -181,6 +113,7 @@ fn bad_settings_are_refused_clearly() {
         ", clusters: 3",
         PAIRS,
         ", per_class: 10, store: false",
+        "",
     );
     let message = fail(&unpacked, &runs);
     assert!(message.contains("store: true"), "{message}");
@@ -189,10 +122,11 @@ fn bad_settings_are_refused_clearly() {
         ", clusters: 3",
         ", views: 2, pick: All",
         PER_CLASS,
+        "",
     );
     let message = fail(&all, &runs);
     assert!(message.contains("views: 6"), "{message}");
-    let top = graph(dir.path(), ", clusters: 3", ", views: 2", PER_CLASS);
+    let top = graph(dir.path(), ", clusters: 3", ", views: 2", PER_CLASS, "");
     let message = fail(&top, &runs);
     assert!(
         message.contains("Random(top: 20)") && message.contains("k = 5"),

@@ -93,6 +93,29 @@ impl ClusterModel {
         Ok(softmax_rows(&head.forward(&features)?)?)
     }
 
+    /// Encoder features `(B, D)`; in training the batch norms use (and update) batch
+    /// statistics.
+    pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor, ModelError> {
+        self.check_size(x)?;
+        self.encoder.forward(x, train)
+    }
+
+    /// The selected head's logits `(B, C)` from features `(B, D)` (before the softmax).
+    pub fn selected_logits(&self, features: &Tensor) -> Result<Tensor, ModelError> {
+        self.heads[self.arch.selected_head].forward(features)
+    }
+
+    /// The selected head's trainable parameters, and the encoder's when `with_encoder`
+    /// (what self-labelling optimises: the other heads stay as they are).
+    pub fn selected_trainables(&self, with_encoder: bool) -> Vec<(String, Var)> {
+        let head = format!("{HEADS_PREFIX}{}.", self.arch.selected_head);
+        let keep = |name: &str| {
+            name.starts_with(&head) || (with_encoder && name.starts_with(ENCODER_PREFIX))
+        };
+        let all = self.params.trainables().iter();
+        all.filter(|(n, _)| keep(n)).cloned().collect()
+    }
+
     /// The architecture (with the selected head).
     pub fn architecture(&self) -> &ClusterArchitecture {
         &self.arch
@@ -134,7 +157,7 @@ impl ClusterModel {
         self.params.save(path)
     }
 
-    /// Rebuilds the model an artifact of a `Scan` node describes and loads its weights.
+    /// Rebuilds the model an artifact of a `Scan` or `SelfLabel` node describes and loads its weights.
     pub fn from_artifact(artifact: &ModelArtifact, device: &Device) -> Result<Self, ModelError> {
         let arch: ClusterArchitecture = serde_json::from_value(artifact.architecture.clone())
             .map_err(|e| {

@@ -6,9 +6,10 @@
 //! * [`keras_contrastive`] — the Keras "Semantic Image Clustering" example's loss, reproduced
 //!   as written, quirks included, so that recipe can be compared like for like.
 //!
-//! SCAN's clustering losses live in [`scan`].
+//! SCAN's clustering losses live in [`scan`], its self-labelling loss in [`self_label`].
 
 pub mod scan;
+pub mod self_label;
 
 use candle_core::{bail, DType, Result, Tensor, D};
 use serde::{Deserialize, Serialize};

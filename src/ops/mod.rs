@@ -51,6 +51,9 @@ mod evaluate;
 pub use evaluate::{Evaluate, EvaluateError, EvaluateParams, RowProblem};
 pub use scan::{Scan, ScanParams};
 
+mod self_label;
+pub use self_label::{SelfLabel, SelfLabelParams};
+
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.
 #[derive(Clone, Copy, Debug)]

@@ -141,6 +141,7 @@ impl Registry {
         registry.register::<super::Encode>();
         registry.register::<super::Evaluate>();
         registry.register::<super::Scan>();
+        registry.register::<super::SelfLabel>();
         registry
     }
 

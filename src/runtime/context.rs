@@ -34,6 +34,7 @@ pub struct Context {
     pub(crate) cache_key: String,
     pub(crate) runs_root: PathBuf,
     pub(crate) inputs: Vec<(&'static str, Input)>,
+    pub(crate) sources: Vec<(&'static str, String)>,
     pub(crate) output: Output,
     pub(crate) cancel: CancelToken,
     pub(crate) stats: Arc<NodeStats>,
@@ -124,6 +125,14 @@ impl Context {
                 expected: "image batches".into(),
             }),
         }
+    }
+
+    /// The id of the node feeding input `field`, when it is connected.
+    pub fn source(&self, field: &str) -> Option<&str> {
+        let mut sources = self.sources.iter();
+        sources
+            .find(|(name, _)| *name == field)
+            .map(|(_, id)| id.as_str())
     }
 
     /// True when input `field` is connected.

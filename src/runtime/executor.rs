@@ -155,6 +155,7 @@ impl<'g> Run<'g> {
                     cache_key: self.keys[i].clone(),
                     runs_root: options.runs_dir.clone(),
                     inputs: Vec::new(),
+                    sources: Vec::new(),
                     output: Output::new(
                         self.cancel.clone(),
                         self.stats[i].clone(),
@@ -185,6 +186,8 @@ impl<'g> Run<'g> {
                 if let Some(consumer) = contexts[to].as_mut() {
                     let input = Input::new(receiver, self.cancel.clone(), self.stats[to].clone());
                     consumer.inputs.push((edge.field, input));
+                    let from = graph.nodes[edge.from].id.clone();
+                    consumer.sources.push((edge.field, from));
                 }
             }
         }

@@ -126,3 +126,40 @@ fn the_encoder_comes_from_a_contrastive_model() {
         .to_string();
     assert!(message.contains("16×16"), "{message}");
 }
+
+#[test]
+fn self_labelling_trains_the_selected_head_alone() {
+    let mut model = ClusterModel::new(arch(3), 2, &Device::Cpu).unwrap();
+    model.select_head(1).unwrap();
+    let names = |with: bool| -> Vec<String> {
+        let vars = model.selected_trainables(with);
+        vars.into_iter().map(|(n, _)| n).collect()
+    };
+    let heads = names(false);
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(
+        heads.iter().all(|n| n.starts_with("cluster_head.1.")),
+        "{heads:?}"
+    );
+    let all = model.params().trainables().len();
+    assert_eq!(
+        names(true).len(),
+        all - 4,
+        "every trainable but heads 0 and 2"
+    );
+    let x = images(2, 8);
+    let logits = model
+        .selected_logits(&model.features(&x, false).unwrap())
+        .unwrap();
+    let p = softmax_rows(&logits).unwrap();
+    let want = model.probabilities(&x).unwrap();
+    let diff: f32 = (p - want)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert!(diff < 1e-6, "{diff}");
+}

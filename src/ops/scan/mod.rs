@@ -18,7 +18,8 @@ use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::ViewBatch;
 use crate::fsutil::append_line;
 use crate::model::ModelArtifact;
-use crate::ops::training::failed;
+use crate::ops::training::epochs::{announce_resume, run_epochs, EpochPlan};
+use crate::ops::training::{failed, save_cluster_model};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 pub use params::ScanParams;
@@ -60,130 +61,70 @@ impl Operator for Scan {
             Some(Payload::Model(model)) => model,
             _ => return Err(OpError::Failed("`model` sent no trained model".into())),
         };
-        let mut run = Run {
-            ctx,
-            params: self.params,
-            pretext,
-            trainer: None,
+        let plan = EpochPlan {
+            epochs: self.params.epochs,
+            checkpoint_every: self.params.checkpoint_every,
+            status: status_line,
         };
-        run.train()?;
-        run.finish()
-    }
-}
-
-/// One run of the operator: the trainer (built on the first batch, whose size it needs)
-/// plus what the epoch loop needs around it.
-struct Run<'a> {
-    ctx: &'a mut Context,
-    params: ScanParams,
-    pretext: Arc<ModelArtifact>,
-    trainer: Option<Trainer>,
-}
-
-impl Run<'_> {
-    /// Trains until the configured epochs, the budget or the stream end.
-    fn train(&mut self) -> Result<(), OpError> {
-        let epochs = self.params.epochs;
-        while let Some(payload) = self.ctx.recv("input")? {
-            let batch = payload
-                .as_views()
-                .cloned()
-                .ok_or_else(|| OpError::Failed("`input` must receive view batches".into()))?;
-            if batch.epoch_size > 0 {
-                self.ctx.set_total(batch.epoch_size * epochs);
-            }
-            let trainer = self.trainer_for(&batch)?;
-            if batch.epoch < trainer.progress.epoch || batch.batch < 2 {
-                continue;
-            }
-            if batch.epoch > trainer.progress.epoch {
-                self.end_epoch()?;
-            }
-            let trainer = self.trainer_for(&batch)?;
-            if trainer.progress.epoch >= epochs || trainer.progress.budget_spent() {
-                break;
-            }
-            trainer.train_step(&batch)?;
-            self.ctx.check_cancelled()?;
-        }
-        if self.trainer.as_ref().is_some_and(|t| t.tally.steps > 0) {
-            self.end_epoch()?;
-        }
-        Ok(())
-    }
-
-    /// The trainer, built (and resumed) on the first batch.
-    fn trainer_for(&mut self, batch: &ViewBatch) -> Result<&mut Trainer, OpError> {
-        if batch.views < 2 {
-            return Err(OpError::Failed(format!(
-                "node `{}`: `input` has {} view per image; Scan needs view 0 anchors and views 1.. neighbours (wire an Augment with a `neighbours` table)",
-                self.ctx.id(),
-                batch.views
-            )));
-        }
-        if self.trainer.is_none() {
-            self.trainer = Some(self.start(batch)?);
-        }
-        self.trainer
-            .as_mut()
-            .ok_or_else(|| OpError::Failed("no trainer".into()))
-    }
-
-    fn start(&mut self, batch: &ViewBatch) -> Result<Trainer, OpError> {
-        let device = crate::model::device::select(self.ctx.device()).map_err(failed)?;
-        let size = (batch.height as usize, batch.width as usize);
-        let mut trainer = Trainer::new(&self.params, &self.pretext, size, self.ctx.seed(), device)
-            .map_err(|e| OpError::Failed(format!("node `{}`: {e}", self.ctx.id())))?;
-        let checkpoints = self.ctx.run_dir().join("checkpoints");
-        if let Some(path) = trainer.resume(&checkpoints, self.ctx.cache_key())? {
-            let epoch = trainer.progress.epoch;
-            self.ctx
-                .set_status(format!("resumed from {} (epoch {epoch})", path.display()));
-        }
-        Ok(trainer)
-    }
-
-    /// Logs the finished epoch and checkpoints when due.
-    fn end_epoch(&mut self) -> Result<(), OpError> {
-        let Some(trainer) = self.trainer.as_mut() else {
-            return Ok(());
-        };
-        let summary = trainer.finish_epoch();
-        let epoch = trainer.progress.epoch;
-        let every = self.params.checkpoint_every;
-        if (every > 0 && epoch % every == 0) || epoch >= self.params.epochs {
-            let checkpoints = self.ctx.run_dir().join("checkpoints");
-            trainer.save_checkpoint(&checkpoints, self.ctx.cache_key())?;
-        }
-        self.ctx.set_status(status_line(&summary));
-        let history = self.ctx.run_dir().join("history.jsonl");
-        append_line(&history, &summary.to_string()).map_err(failed)
-    }
-
-    /// Selects the head, saves the model and sends it on.
-    fn finish(self) -> Result<(), OpError> {
-        let mut trainer = self.trainer.ok_or_else(|| {
+        let start =
+            |ctx: &mut Context, batch: &Arc<ViewBatch>| start(ctx, &self.params, &pretext, batch);
+        let trainer = run_epochs(ctx, plan, next_batch, start)?;
+        let trainer = trainer.ok_or_else(|| {
             OpError::Failed(format!(
                 "node `{}`: no view batch arrived to train on",
-                self.ctx.id()
+                ctx.id()
             ))
         })?;
-        let best = trainer.best_head();
-        trainer.model.select_head(best).map_err(failed)?;
-        let dir = self.ctx.run_dir().to_path_buf();
-        let line = json!({ "selected_head": best, "final_totals": trainer.last_totals, "epochs": trainer.progress.epoch });
-        append_line(&dir.join("history.jsonl"), &line.to_string()).map_err(failed)?;
-        let weights = dir.join("model.safetensors");
-        trainer.model.save(&weights).map_err(failed)?;
-        let architecture = serde_json::to_value(trainer.model.architecture()).map_err(failed)?;
-        let artifact = ModelArtifact {
-            weights,
-            architecture,
-            producer: Scan::NAME.into(),
-        };
-        self.ctx.set_status(format!("selected head {best}"));
-        self.ctx.send(Payload::Model(Arc::new(artifact)))
+        finish(ctx, trainer)
     }
+}
+
+/// The next anchor-and-neighbours batch, refused with fewer than 2 views.
+fn next_batch(ctx: &mut Context) -> Result<Option<Arc<ViewBatch>>, OpError> {
+    let Some(payload) = ctx.recv("input")? else {
+        return Ok(None);
+    };
+    let batch = payload
+        .as_views()
+        .cloned()
+        .ok_or_else(|| OpError::Failed("`input` must receive view batches".into()))?;
+    if batch.views < 2 {
+        return Err(OpError::Failed(format!(
+            "node `{}`: `input` has {} view per image; Scan needs view 0 anchors and views 1.. neighbours (wire an Augment with a `neighbours` table)",
+            ctx.id(),
+            batch.views
+        )));
+    }
+    Ok(Some(batch))
+}
+
+/// The trainer for views the size of `batch`'s, resumed from a checkpoint when one matches.
+fn start(
+    ctx: &mut Context,
+    params: &ScanParams,
+    pretext: &ModelArtifact,
+    batch: &ViewBatch,
+) -> Result<Trainer, OpError> {
+    let device = crate::model::device::select(ctx.device()).map_err(failed)?;
+    let size = (batch.height as usize, batch.width as usize);
+    let mut trainer = Trainer::new(params, pretext, size, ctx.seed(), device)
+        .map_err(|e| OpError::Failed(format!("node `{}`: {e}", ctx.id())))?;
+    let checkpoints = ctx.run_dir().join("checkpoints");
+    let resumed = trainer.resume(&checkpoints, ctx.cache_key())?;
+    announce_resume(ctx, resumed, trainer.progress.epoch);
+    Ok(trainer)
+}
+
+/// Selects the head, saves the model and sends it on.
+fn finish(ctx: &mut Context, mut trainer: Trainer) -> Result<(), OpError> {
+    let best = trainer.best_head();
+    trainer.model.select_head(best).map_err(failed)?;
+    let dir = ctx.run_dir().to_path_buf();
+    let line = json!({ "selected_head": best, "final_totals": trainer.last_totals, "epochs": trainer.progress.epoch });
+    append_line(&dir.join("history.jsonl"), &line.to_string()).map_err(failed)?;
+    let artifact = save_cluster_model(&trainer.model, &dir, Scan::NAME)?;
+    ctx.set_status(format!("selected head {best}"));
+    ctx.send(Payload::Model(Arc::new(artifact)))
 }
 
 /// e.g. `epoch 3 total -2.0312 (head 0 of 1) lr 0.0001 812 img/s`.

@@ -3,6 +3,7 @@
 //! operator in `mod.rs` feeds it view batches (view 0 anchors, views 1.. neighbours).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -13,6 +14,7 @@ use crate::data::ViewBatch;
 use crate::model::input::views_to_nhwc;
 use crate::model::optim::Optimizer;
 use crate::model::{ClusterModel, ModelArtifact};
+use crate::ops::training::epochs::EpochTrainer;
 use crate::ops::training::{self, failed, Progress};
 use crate::runtime::OpError;
 
@@ -87,8 +89,82 @@ impl Trainer {
         })
     }
 
+    /// The three scalars of one head's loss, refused when not finite.
+    fn values(
+        &self,
+        consistency: &Tensor,
+        entropy: &Tensor,
+        total: &Tensor,
+    ) -> Result<HeadTally, OpError> {
+        let get = |t: &Tensor| t.to_scalar::<f32>().map(f64::from).map_err(failed);
+        let tally = HeadTally {
+            consistency: get(consistency)?,
+            entropy: get(entropy)?,
+            total: get(total)?,
+        };
+        let (epoch, step) = (self.progress.epoch as usize, self.progress.step);
+        crate::model::checkpoint::check_finite(tally.total as f32, epoch, step).map_err(failed)?;
+        Ok(tally)
+    }
+
+    fn record(&mut self, values: &[HeadTally], images: usize, lr: f64, start: Instant) {
+        let t = &mut self.tally;
+        t.heads.resize(values.len(), HeadTally::default());
+        for (sum, v) in t.heads.iter_mut().zip(values) {
+            sum.consistency += v.consistency;
+            sum.entropy += v.entropy;
+            sum.total += v.total;
+        }
+        t.steps += 1;
+        t.images += images as u64;
+        t.last_lr = lr;
+        t.seconds += start.elapsed().as_secs_f64();
+    }
+
+    /// The head with the lowest mean total loss over the last finished epoch (0 when none).
+    pub fn best_head(&self) -> usize {
+        let mut best = 0;
+        for (h, total) in self.last_totals.iter().enumerate() {
+            if *total < self.last_totals[best] {
+                best = h;
+            }
+        }
+        best
+    }
+
+    /// Restores the newest checkpoint in `folder` written under the same `key`.
+    pub fn resume(&mut self, folder: &Path, key: &str) -> Result<Option<PathBuf>, OpError> {
+        let params = self.model.params();
+        let optimizer = self.optimizer.as_mut();
+        let resumed = training::resume(folder, key, &mut self.progress, params, optimizer)?;
+        let Some((path, checkpoint)) = resumed else {
+            return Ok(None);
+        };
+        let totals = checkpoint.meta.fields.get(LAST_TOTALS).cloned();
+        self.last_totals = totals
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        Ok(Some(path))
+    }
+}
+
+impl EpochTrainer for Trainer {
+    type Batch = Arc<ViewBatch>;
+
+    fn pace(batch: &Arc<ViewBatch>) -> &ViewBatch {
+        batch
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn epoch_open(&self) -> bool {
+        self.tally.steps > 0
+    }
+
     /// One optimisation step on a batch of anchor and neighbour views.
-    pub fn train_step(&mut self, batch: &ViewBatch) -> Result<(), OpError> {
+    fn train_step(&mut self, batch: &Arc<ViewBatch>) -> Result<(), OpError> {
         let start = Instant::now();
         self.progress
             .learn_epoch_size(batch.epoch_size, batch.batch);
@@ -125,40 +201,8 @@ impl Trainer {
         Ok(())
     }
 
-    /// The three scalars of one head's loss, refused when not finite.
-    fn values(
-        &self,
-        consistency: &Tensor,
-        entropy: &Tensor,
-        total: &Tensor,
-    ) -> Result<HeadTally, OpError> {
-        let get = |t: &Tensor| t.to_scalar::<f32>().map(f64::from).map_err(failed);
-        let tally = HeadTally {
-            consistency: get(consistency)?,
-            entropy: get(entropy)?,
-            total: get(total)?,
-        };
-        let (epoch, step) = (self.progress.epoch as usize, self.progress.step);
-        crate::model::checkpoint::check_finite(tally.total as f32, epoch, step).map_err(failed)?;
-        Ok(tally)
-    }
-
-    fn record(&mut self, values: &[HeadTally], images: usize, lr: f64, start: Instant) {
-        let t = &mut self.tally;
-        t.heads.resize(values.len(), HeadTally::default());
-        for (sum, v) in t.heads.iter_mut().zip(values) {
-            sum.consistency += v.consistency;
-            sum.entropy += v.entropy;
-            sum.total += v.total;
-        }
-        t.steps += 1;
-        t.images += images as u64;
-        t.last_lr = lr;
-        t.seconds += start.elapsed().as_secs_f64();
-    }
-
-    /// Closes the current epoch: returns its summary and resets the tallies.
-    pub fn finish_epoch(&mut self) -> serde_json::Value {
+    /// Returns the epoch's summary (mean losses per head) and resets the tallies.
+    fn finish_epoch(&mut self) -> serde_json::Value {
         let t = std::mem::take(&mut self.tally);
         let steps = t.steps.max(1) as f64;
         let heads: Vec<serde_json::Value> = t.heads.iter().map(|h| {
@@ -177,37 +221,11 @@ impl Trainer {
         summary
     }
 
-    /// The head with the lowest mean total loss over the last finished epoch (0 when none).
-    pub fn best_head(&self) -> usize {
-        let mut best = 0;
-        for (h, total) in self.last_totals.iter().enumerate() {
-            if *total < self.last_totals[best] {
-                best = h;
-            }
-        }
-        best
-    }
-
-    /// Writes a checkpoint after the completed epochs into `folder`, tagged with `key`.
-    pub fn save_checkpoint(&self, folder: &Path, key: &str) -> Result<PathBuf, OpError> {
+    /// The checkpoint also keeps the last epoch's totals (they select the head).
+    fn save_checkpoint(&self, folder: &Path, key: &str) -> Result<PathBuf, OpError> {
         let state = (self.model.params(), self.optimizer.as_ref());
         let mut fields = serde_json::Map::new();
         fields.insert(LAST_TOTALS.into(), json!(self.last_totals));
         training::save_checkpoint(folder, key, &self.progress, state, 0, fields)
-    }
-
-    /// Restores the newest checkpoint in `folder` written under the same `key`.
-    pub fn resume(&mut self, folder: &Path, key: &str) -> Result<Option<PathBuf>, OpError> {
-        let params = self.model.params();
-        let optimizer = self.optimizer.as_mut();
-        let resumed = training::resume(folder, key, &mut self.progress, params, optimizer)?;
-        let Some((path, checkpoint)) = resumed else {
-            return Ok(None);
-        };
-        let totals = checkpoint.meta.fields.get(LAST_TOTALS).cloned();
-        self.last_totals = totals
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        Ok(Some(path))
     }
 }

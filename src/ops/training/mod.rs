@@ -1,6 +1,9 @@
-//! What the training operators (`SimClr`, `Scan`) share: the position in the schedule with
-//! its time budget and learning rate, and checkpoints of a [`Params`] store plus optimiser
-//! that a re-run with the same cache key resumes from.
+//! What the training operators (`SimClr`, `Scan`, `SelfLabel`) share: the position in the
+//! schedule with its time budget and learning rate, checkpoints of a [`Params`] store plus
+//! optimiser that a re-run with the same cache key resumes from, and (in [`epochs`]) the
+//! epoch loop of the cluster trainers.
+
+pub mod epochs;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,6 +14,7 @@ use crate::model::checkpoint::{latest_in, Checkpoint};
 use crate::model::optim::Optimizer;
 use crate::model::params::Params;
 use crate::model::schedule::ScheduleKind;
+use crate::model::{ClusterModel, ModelArtifact};
 use crate::runtime::OpError;
 
 /// Checkpoints kept in the run folder (the newest is resumed).
@@ -135,6 +139,23 @@ pub fn resume(
     progress.step = checkpoint.meta.step;
     progress.steps_per_epoch = checkpoint.meta.fields[STEPS_FIELD].as_u64().unwrap_or(0);
     Ok(Some((path, checkpoint)))
+}
+
+/// Saves `model` as `model.safetensors` in `dir` and describes it as an artifact of the
+/// operator `producer` (what `Encode(output: Clusters)` and `scanflow predict` read).
+pub fn save_cluster_model(
+    model: &ClusterModel,
+    dir: &Path,
+    producer: &str,
+) -> Result<ModelArtifact, OpError> {
+    let weights = dir.join("model.safetensors");
+    model.save(&weights).map_err(failed)?;
+    let architecture = serde_json::to_value(model.architecture()).map_err(failed)?;
+    Ok(ModelArtifact {
+        weights,
+        architecture,
+        producer: producer.into(),
+    })
 }
 
 /// Any error of the model side, as an operator failure with its message.

@@ -1,0 +1,95 @@
+//! SCAN's self-labelling loss (its `ConfidenceBasedCE`). With `q` `(B, C)` the weak views'
+//! probabilities (no gradient) and `z` `(B, C)` the strong views' logits, the confident
+//! samples are `S = {b : max_c q_bc > τ}` with pseudo-labels `y_b = argmax_c q_bc`; with
+//! `n = |S|`, `n_c` the samples of `S` labelled `c` and `K` the labels present in `S`:
+//!
+//! ```text
+//! ℓ_b = −log softmax(z_b)_{y_b}
+//! balanced:  w_b = n / (K · n_{y_b})        loss = (1/n) Σ_{b∈S} w_b ℓ_b = (1/K) Σ_c mean_{y_b=c} ℓ_b
+//! plain:     w_b = 1                        loss = (1/n) Σ_{b∈S} ℓ_b
+//! ```
+//!
+//! The balanced form equals torch's `cross_entropy(weight = 1/(n_c/n), reduction='mean')`,
+//! which divides by `Σ_b w_b = K·n`, as SCAN computes it. With no confident sample there
+//! is no loss (the caller skips the step).
+
+use candle_core::{bail, DType, Result, Tensor, D};
+
+/// The loss of one batch and how many samples were confident.
+#[derive(Clone, Debug)]
+pub struct SelfLabelLoss {
+    /// The (weighted) mean cross-entropy over the confident samples, a scalar tensor.
+    pub loss: Tensor,
+    /// `n`, the confident samples.
+    pub confident: usize,
+}
+
+/// The confident samples of `weak` `(B, C)` above `threshold` (compared in f32, as the
+/// probabilities are): their rows and pseudo-labels.
+pub fn confident_labels(weak: &Tensor, threshold: f64) -> Result<(Vec<u32>, Vec<u32>)> {
+    let rows: Vec<Vec<f32>> = weak.to_dtype(DType::F32)?.to_vec2()?;
+    let mut picked = (Vec::new(), Vec::new());
+    for (b, row) in rows.iter().enumerate() {
+        let best =
+            row.iter().enumerate().fold(
+                (0, f32::NEG_INFINITY),
+                |a, (c, &p)| if p > a.1 { (c, p) } else { a },
+            );
+        if best.1 > threshold as f32 {
+            picked.0.push(b as u32);
+            picked.1.push(best.0 as u32);
+        }
+    }
+    Ok(picked)
+}
+
+/// `w_b = n / (K · n_{y_b})` for each of `labels` (`n` labels, `K` distinct).
+pub fn balanced_weights(labels: &[u32]) -> Vec<f64> {
+    let mut counts = std::collections::HashMap::new();
+    for &y in labels {
+        *counts.entry(y).or_insert(0usize) += 1;
+    }
+    let n = labels.len() as f64;
+    let present = counts.len() as f64;
+    labels
+        .iter()
+        .map(|y| n / (present * counts[y] as f64))
+        .collect()
+}
+
+/// The loss of strong-view `logits` against the confident pseudo-labels of the weak-view
+/// probabilities `weak` (both `(B, C)`), or `None` when no sample is confident.
+pub fn self_label_loss(
+    weak: &Tensor,
+    logits: &Tensor,
+    threshold: f64,
+    class_balanced: bool,
+) -> Result<Option<SelfLabelLoss>> {
+    if weak.dims() != logits.dims() || weak.rank() != 2 {
+        bail!(
+            "self-label loss: weak probabilities {:?} and strong logits {:?} must both be (B, C)",
+            weak.dims(),
+            logits.dims()
+        );
+    }
+    let (rows, labels) = confident_labels(&weak.detach(), threshold)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let n = rows.len();
+    let device = logits.device();
+    let picked = logits.index_select(&Tensor::new(rows.as_slice(), device)?, 0)?;
+    let targets = Tensor::new(labels.as_slice(), device)?.unsqueeze(1)?;
+    let log_p = candle_nn::ops::log_softmax(&picked, D::Minus1)?;
+    let nll = log_p.gather(&targets, 1)?.squeeze(1)?.neg()?;
+    let weights = match class_balanced {
+        true => balanced_weights(&labels),
+        false => vec![1.0; n],
+    };
+    let weights = Tensor::new(weights, device)?.to_dtype(logits.dtype())?;
+    let loss = (nll * weights)?.mean_all()?;
+    Ok(Some(SelfLabelLoss { loss, confident: n }))
+}
+
+#[cfg(test)]
+mod tests;

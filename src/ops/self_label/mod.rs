@@ -1,0 +1,201 @@
+//! `SelfLabel`: SCAN's self-labelling step. Fine-tunes a `Scan` cluster model's selected
+//! head (and encoder) on its own confident predictions: per batch, the weak views'
+//! probabilities `q` give pseudo-labels `argmax q` for the samples with `max q > threshold`,
+//! and the strong views (RandAugment + Cutout) learn them by cross-entropy, class-balanced
+//! by default (`model::loss::self_label`). A batch without a confident sample is skipped
+//! and counted. Logs steps, skipped steps, confident samples, loss, learning rate and speed
+//! per epoch to `history.jsonl`, checkpoints like `Scan` (a re-run with the same key
+//! resumes), writes `model.safetensors` + `model.json` and sends the cluster model.
+
+mod params;
+mod trainer;
+
+use std::sync::Arc;
+
+use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use crate::data::ViewBatch;
+use crate::model::ModelArtifact;
+use crate::ops::training::epochs::{announce_resume, run_epochs, EpochPlan};
+use crate::ops::training::{failed, save_cluster_model};
+use crate::payload::{Payload, PortType};
+use crate::runtime::{Context, OpError};
+pub use params::SelfLabelParams;
+use trainer::{Pair, Trainer};
+
+/// The `SelfLabel` operator.
+pub struct SelfLabel {
+    params: SelfLabelParams,
+}
+
+impl Operator for SelfLabel {
+    type Params = SelfLabelParams;
+    const NAME: &'static str = "SelfLabel";
+    const SUMMARY: &'static str = "SCAN's self-labelling step: confident predictions on weakly augmented views become pseudo-labels that strongly augmented views of the same images learn by (class-balanced) cross-entropy; fine-tunes the Scan model's selected head and sends the cluster model.";
+    const PARAMS: &'static [ParamDoc] = params::DOCS;
+    const INPUTS: &'static [InputPort] = &[
+        InputPort {
+            field: "weak",
+            payload: PortType::Views,
+            required: true,
+            doc: "one weak view per image (an Augment with `views: 1` and a SimClr or Eval recipe)",
+        },
+        InputPort {
+            field: "strong",
+            payload: PortType::Views,
+            required: true,
+            doc: "one strong view of the same images in the same batches (an Augment with `views: 1`, `recipe: ScanStrong`, fed by the same Images node)",
+        },
+        InputPort {
+            field: "model",
+            payload: PortType::Model,
+            required: true,
+            doc: "the cluster model to fine-tune (a Scan node)",
+        },
+    ];
+    const OUTPUT: Option<PortType> = Some(PortType::Model);
+
+    fn build(params: SelfLabelParams, _ctx: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        params.validate()?;
+        Ok(SelfLabel { params })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let clusters = match ctx.recv("model")? {
+            Some(Payload::Model(model)) => model,
+            _ => return Err(OpError::Failed("`model` sent no trained model".into())),
+        };
+        let plan = EpochPlan {
+            epochs: self.params.epochs,
+            checkpoint_every: self.params.checkpoint_every,
+            status: status_line,
+        };
+        let start = |ctx: &mut Context, _: &Pair| start(ctx, &self.params, &clusters);
+        let trainer = run_epochs(ctx, plan, next_pair, start)?;
+        let trainer = trainer.ok_or_else(|| {
+            OpError::Failed(format!(
+                "node `{}`: no view batch arrived to train on",
+                ctx.id()
+            ))
+        })?;
+        let artifact = save_cluster_model(&trainer.model, ctx.run_dir(), SelfLabel::NAME)?;
+        ctx.set_status(format!("{} epochs", trainer.progress.epoch));
+        ctx.send(Payload::Model(Arc::new(artifact)))
+    }
+}
+
+/// The trainer on the cluster model, resumed from a checkpoint when one matches.
+fn start(
+    ctx: &mut Context,
+    params: &SelfLabelParams,
+    clusters: &ModelArtifact,
+) -> Result<Trainer, OpError> {
+    let device = crate::model::device::select(ctx.device()).map_err(failed)?;
+    let mut trainer = Trainer::new(params, clusters, device)
+        .map_err(|e| OpError::Failed(format!("node `{}`: {e}", ctx.id())))?;
+    let checkpoints = ctx.run_dir().join("checkpoints");
+    let resumed = trainer.resume(&checkpoints, ctx.cache_key())?;
+    announce_resume(ctx, resumed, trainer.progress.epoch);
+    Ok(trainer)
+}
+
+/// The next weak and strong batches, zipped and checked to hold the same images.
+fn next_pair(ctx: &mut Context) -> Result<Option<Pair>, OpError> {
+    let weak = next_views(ctx, "weak")?;
+    let strong = next_views(ctx, "strong")?;
+    match (weak, strong) {
+        (None, None) => Ok(None),
+        (Some(weak), Some(strong)) => {
+            check_pair(ctx, &weak, &strong)?;
+            Ok(Some(Pair { weak, strong }))
+        }
+        (weak, _) => {
+            let (ended, other) = match weak {
+                None => ("weak", "strong"),
+                Some(_) => ("strong", "weak"),
+            };
+            let problem = format!(
+                "{} ended while {} still sends",
+                port(ctx, ended),
+                port(ctx, other)
+            );
+            Err(mismatch(ctx, problem))
+        }
+    }
+}
+
+/// The next view batch on `field`, refused unless it holds one view per image.
+fn next_views(ctx: &mut Context, field: &str) -> Result<Option<Arc<ViewBatch>>, OpError> {
+    let Some(payload) = ctx.recv(field)? else {
+        return Ok(None);
+    };
+    let batch = payload
+        .as_views()
+        .cloned()
+        .ok_or_else(|| OpError::Failed(format!("{} must send view batches", port(ctx, field))))?;
+    if batch.views != 1 {
+        return Err(OpError::Failed(format!(
+            "node `{}`: {} sends {} views per image; SelfLabel takes one (`views: 1`)",
+            ctx.id(),
+            port(ctx, field),
+            batch.views
+        )));
+    }
+    Ok(Some(batch))
+}
+
+/// Refuses batches that are not views of the same images in the same order and epoch.
+fn check_pair(ctx: &Context, weak: &ViewBatch, strong: &ViewBatch) -> Result<(), OpError> {
+    if weak.epoch != strong.epoch || weak.indices.len() != strong.indices.len() {
+        let problem = format!(
+            "a batch of {} images of epoch {} from {} meets one of {} images of epoch {} from {}",
+            weak.indices.len(),
+            weak.epoch,
+            port(ctx, "weak"),
+            strong.indices.len(),
+            strong.epoch,
+            port(ctx, "strong")
+        );
+        return Err(mismatch(ctx, problem));
+    }
+    let pairs = weak.indices.iter().zip(&strong.indices);
+    match pairs.enumerate().find(|(_, (w, s))| w != s) {
+        None => Ok(()),
+        Some((i, (w, s))) => {
+            let problem = format!(
+                "image {i} of a batch is dataset image {w} in {} but {s} in {}",
+                port(ctx, "weak"),
+                port(ctx, "strong")
+            );
+            Err(mismatch(ctx, problem))
+        }
+    }
+}
+
+/// e.g. `` `weak` (node `weak-views`) ``.
+fn port(ctx: &Context, field: &str) -> String {
+    match ctx.source(field) {
+        Some(node) => format!("`{field}` (node `{node}`)"),
+        None => format!("`{field}`"),
+    }
+}
+
+fn mismatch(ctx: &Context, problem: String) -> OpError {
+    OpError::Failed(format!(
+        "node `{}`: the weak and strong views must show the same images in the same batches, but {problem}; feed both Augment nodes from the same Images node",
+        ctx.id()
+    ))
+}
+
+/// e.g. `epoch 3 loss 0.1234 confident 812 (81.2%) skipped 0 lr 0.00010 300 img/s`.
+fn status_line(summary: &serde_json::Value) -> String {
+    format!(
+        "epoch {} loss {:.4} confident {} ({:.1}%) skipped {} lr {:.5} {:.0} img/s",
+        summary["epoch"],
+        summary["loss"].as_f64().unwrap_or(f64::NAN),
+        summary["confident"],
+        100.0 * summary["confident_fraction"].as_f64().unwrap_or(0.0),
+        summary["skipped_steps"],
+        summary["lr"].as_f64().unwrap_or(0.0),
+        summary["images_per_s"].as_f64().unwrap_or(0.0)
+    )
+}

@@ -1,0 +1,136 @@
+//! The parameters of `SelfLabel` as written in RON, their documentation and validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::optim::OptimizerKind;
+use crate::model::schedule::ScheduleKind;
+use crate::ops::{ParamDoc, ParamError, ScanParams};
+
+/// Parameters of the `SelfLabel` operator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfLabelParams {
+    /// A sample is confident when its weak view's top probability exceeds this.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Weight each confident sample by `n / (K · n_label)` (SCAN's class balancing).
+    #[serde(default = "yes")]
+    pub class_balanced: bool,
+    /// Fine-tune the encoder with the selected head (SCAN) or train the head alone.
+    #[serde(default = "yes")]
+    pub update_encoder: bool,
+    /// The optimiser.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    /// The learning-rate schedule.
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    /// Epochs to train (the inputs must carry at least this many).
+    #[serde(default = "default_epochs")]
+    pub epochs: u64,
+    /// Stop after this many minutes of training (the schedule then spans the budget).
+    #[serde(default)]
+    pub budget_minutes: Option<f64>,
+    /// Write a checkpoint every this many epochs (0: only at the end).
+    #[serde(default = "one")]
+    pub checkpoint_every: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u64 {
+    1
+}
+/// SCAN's CIFAR-10 confidence threshold.
+fn default_threshold() -> f64 {
+    0.99
+}
+/// SCAN's CIFAR-10 self-labelling epochs.
+fn default_epochs() -> u64 {
+    200
+}
+/// SCAN self-labels with its clustering optimiser: Adam, lr 1e-4, weight decay 1e-4.
+fn default_optimizer() -> OptimizerKind {
+    ScanParams::default().optimizer
+}
+
+impl Default for SelfLabelParams {
+    fn default() -> Self {
+        SelfLabelParams {
+            threshold: default_threshold(),
+            class_balanced: true,
+            update_encoder: true,
+            optimizer: default_optimizer(),
+            schedule: ScheduleKind::default(),
+            epochs: default_epochs(),
+            budget_minutes: None,
+            checkpoint_every: one(),
+        }
+    }
+}
+
+impl SelfLabelParams {
+    /// Every bad value at once.
+    pub fn validate(&self) -> Result<(), Vec<ParamError>> {
+        let mut errors = Vec::new();
+        if !(0.0..1.0).contains(&self.threshold) {
+            let message = format!(
+                "must be in [0, 1), found {} (no probability exceeds 1)",
+                self.threshold
+            );
+            errors.push(ParamError::new("threshold", message));
+        }
+        if self.epochs == 0 {
+            errors.push(ParamError::new("epochs", "must be at least 1"));
+        }
+        if self
+            .budget_minutes
+            .is_some_and(|m| !(m > 0.0 && m.is_finite()))
+        {
+            let message = "must be a positive number of minutes";
+            errors.push(ParamError::new("budget_minutes", message));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The documentation `scanflow ops` prints.
+pub const DOCS: &[ParamDoc] = &[
+    ParamDoc { name: "threshold", ty: "f64", doc: "a sample whose weak view's top probability exceeds this becomes a pseudo-label (SCAN: 0.99)" },
+    ParamDoc { name: "class_balanced", ty: "bool", doc: "weight each confident sample by n / (labels present · its label's count), as SCAN does" },
+    ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder with the selected head (SCAN) or freeze it in evaluation mode" },
+    ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
+    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha)", doc: "the learning-rate schedule, per batch (skipped batches advance it too)" },
+    ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train (SCAN: 200); the inputs must carry at least as many" },
+    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
+    ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_scans_and_bad_values_are_listed() {
+        let params = SelfLabelParams::default();
+        assert_eq!((params.threshold, params.epochs), (0.99, 200));
+        assert_eq!(params.optimizer.base_lr(), 1e-4);
+        let bad = SelfLabelParams {
+            threshold: 1.0,
+            epochs: 0,
+            ..params
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["threshold", "epochs"]);
+    }
+}
