@@ -95,7 +95,8 @@ fn check_files(out: &Path) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 101);
     assert_eq!(lines[0], "index,source,cluster,confidence,label,class");
-    let expected = format!("{top},{top},0,0.860000,3,cat");
+    // The source column names the image as the archive lists it (the Images node's names).
+    let expected = format!("{top},{},0,0.860000,3,cat", folder.name(top));
     assert!(
         lines.contains(&expected.as_str()),
         "no `{expected}` in\n{csv}"
@@ -266,6 +267,7 @@ mod fake {
                     data,
                     indices: batch.indices.clone(),
                     labels: Some(labels),
+                    names: batch.names.clone(),
                 };
                 ctx.send(Payload::Features(Arc::new(features)))?;
             }

@@ -1,8 +1,12 @@
 //! `scanflow predict` through the binary: a run folder without a model, and one holding a
-//! model that is not a cluster model, exit with code 2 and a message naming the folder.
+//! model that is not a cluster model, exit with code 2 and a message naming the folder; a
+//! trained Scan model predicts what `Encode(output: Clusters)` gave the same images.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use scanflow::data::{read_npy_ids, read_npy_matrix, ImageFolder};
 
 #[test]
 fn predict_refuses_folders_without_a_cluster_model() {
@@ -33,4 +37,112 @@ fn predict_refuses_folders_without_a_cluster_model() {
          run folder of a node of kind Scan or SelfLabel\n"
     );
     assert!(!dir.path().join("predictions.csv").exists());
+}
+
+/// A tiny SCAN run on 50 CIFAR-10 test images (5 per class): pretext, mining, one Scan
+/// epoch, and `Encode(output: Clusters)` over the same 50 images.
+fn tiny_scan_graph(dir: &Path) -> PathBuf {
+    let source = format!(
+        r#"source: Folder(path: "{}", split: "test")"#,
+        archive().display()
+    );
+    let text = format!(
+        r#"Graph(
+    name: "tiny",
+    seed: 3,
+    nodes: {{
+        "train": Images({source}, batch: 25, per_class: 5, order: Shuffled),
+        "views": Augment(input: "train", views: 2, recipe: SimClr(size: (32, 32))),
+        "pretext": SimClr(input: "views", encoder: SmallCnn(widths: [8, 8, 16, 16]), head: Mlp(out: 8), epochs: 1),
+        "eval": Images({source}, batch: 25, per_class: 5),
+        "eval-views": Augment(input: "eval", views: 1, recipe: Eval(size: (32, 32))),
+        "features": Encode(input: "eval-views", model: "pretext"),
+        "neighbours": Knn(input: "features", k: 3, index: Exact),
+        "pair-images": Images({source}, batch: 25, per_class: 5, order: Shuffled),
+        "pairs": Augment(input: "pair-images", neighbours: "neighbours", views: 2, pick: Random(top: 3), recipe: ScanStrong(size: (32, 32))),
+        "scan": Scan(input: "pairs", model: "pretext", clusters: 4, epochs: 1),
+        "clusters": Encode(input: "eval-views", model: "scan", output: Clusters),
+    }},
+)"#
+    );
+    let path = dir.join("tiny.ron");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn archive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz")
+}
+
+/// Predictions for images a graph clustered equal what `Encode(output: Clusters)` gave them:
+/// 12 of the 50 images are copied out of the archive as JPEG files named by dataset index.
+#[test]
+fn predict_matches_cluster_encoding_of_the_same_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = tiny_scan_graph(dir.path());
+    let runs = dir.path().join("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_scanflow"))
+        .args(["run", "-q", "--runs-dir"])
+        .arg(&runs)
+        .arg(&graph)
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let encoded = read_npy_matrix(&runs.join("tiny/clusters/features.npy")).unwrap();
+    let indices = read_npy_ids(&runs.join("tiny/clusters/indices.npy")).unwrap();
+    assert_eq!((encoded.rows, encoded.cols, indices.len()), (50, 4, 50));
+    // `per_class` keeps the full split's dataset indices, so they index the whole folder.
+    let folder = ImageFolder::open(&archive(), Some("test")).unwrap();
+    let new = dir.path().join("new");
+    fs::create_dir_all(&new).unwrap();
+    let chosen: Vec<usize> = (0..50).step_by(4).take(12).collect();
+    for &row in &chosen {
+        let index = indices[row] as usize;
+        let bytes = folder.read(index).unwrap();
+        fs::write(new.join(format!("{index:05}.jpg")), &bytes).unwrap();
+    }
+    let csv = dir.path().join("p.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_scanflow"))
+        .args(["predict", "--run"])
+        .arg(runs.join("tiny/scan"))
+        .arg("--images")
+        .arg(&new)
+        .arg("--out")
+        .arg(&csv)
+        .args(["--batch", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "file,cluster,confidence,p0,p1,p2,p3");
+    assert_eq!(lines.len(), 13);
+    let mut rows_by_index = chosen.clone();
+    rows_by_index.sort_by_key(|&row| indices[row]);
+    for (line, &row) in lines[1..].iter().zip(&rows_by_index) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 7, "{line}");
+        assert!(
+            fields[0].ends_with(&format!("{:05}.jpg", indices[row])),
+            "{line}"
+        );
+        let probs: Vec<f32> = fields[3..].iter().map(|p| p.parse().unwrap()).collect();
+        assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{line}");
+        let expected = &encoded.data[row * 4..(row + 1) * 4];
+        // The CSV keeps 6 decimals; the same pixels through the same model agree to f32 noise.
+        for (p, e) in probs.iter().zip(expected) {
+            assert!((p - e).abs() < 2e-6, "{line} against {expected:?}");
+        }
+        let best = (0..4).fold(0, |b, c| if expected[c] > expected[b] { c } else { b });
+        assert_eq!(fields[1], best.to_string(), "{line}");
+    }
 }

@@ -81,7 +81,7 @@ pub enum PredictError {
         weights: PathBuf,
     },
     /// The architecture does not say which image size the model reads.
-    #[error("`{}`: the architecture has no valid `input_size` ([width, height]): {message}", path.display())]
+    #[error("`{}`: the architecture has no valid `input_size` ([height, width]): {message}", path.display())]
     NoInputSize {
         /// The model.json file.
         path: PathBuf,

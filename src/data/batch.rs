@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::data::PackedStore;
+use crate::data::{DatasetNames, PackedStore};
 
 /// A shared handle to the packed store a batch came from. Cloning copies a pointer; two
 /// handles are equal when they point at the same open store.
@@ -45,6 +45,9 @@ pub struct ImageBatch {
     /// The packed store holding every image of the data set (dataset index = store index),
     /// when the `Images` node packs one (`store: true`); `None` otherwise.
     pub store: Option<StoreHandle>,
+    /// The names of every image of the data set (by dataset index) and of its classes, when
+    /// the `Images` node lists them; shared, so a batch copies a pointer.
+    pub names: Option<Arc<DatasetNames>>,
 }
 
 impl ImageBatch {
@@ -75,6 +78,7 @@ impl ImageBatch {
             epoch: 0,
             epoch_size: 0,
             store: None,
+            names: None,
         })
     }
 

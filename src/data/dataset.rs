@@ -74,6 +74,7 @@ pub fn read_batch(
         epoch: 0,
         epoch_size: 0,
         store: None,
+        names: None,
     })
 }
 

@@ -185,6 +185,7 @@ pub fn decode_batch(
         epoch: 0,
         epoch_size: 0,
         store: None,
+        names: None,
     })
 }
 

@@ -40,3 +40,6 @@ pub use npy::{read_npy_u32, write_npy_u32};
 pub use stl10::{Stl10, Stl10Split};
 
 pub use npy::read_npy_ids;
+
+pub mod names;
+pub use names::DatasetNames;

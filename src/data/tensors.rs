@@ -1,6 +1,10 @@
 //! The f32 payloads that flow after decoding: augmented views ([`ViewBatch`]), feature
 //! vectors ([`FeatureBatch`]) and a mined neighbour table ([`NeighbourTable`]).
 
+use std::sync::Arc;
+
+use super::DatasetNames;
+
 /// Augmented views of a batch of images, ready for an encoder.
 ///
 /// `data` is laid out `[views][batch][channels][height][width]` (view-major: view `v` of
@@ -27,6 +31,8 @@ pub struct ViewBatch {
     pub epoch: u64,
     /// Images per epoch in the stream (0 when unknown).
     pub epoch_size: u64,
+    /// The names of the data set's images and classes, passed on from the image batch.
+    pub names: Option<Arc<DatasetNames>>,
 }
 
 impl ViewBatch {
@@ -54,6 +60,8 @@ pub struct FeatureBatch {
     pub indices: Vec<u64>,
     /// Class of each vector's image, when known.
     pub labels: Option<Vec<u32>>,
+    /// The names of the data set's images and classes, passed on from the view batch.
+    pub names: Option<Arc<DatasetNames>>,
 }
 
 impl FeatureBatch {
@@ -126,6 +134,7 @@ mod tests {
             labels: None,
             epoch: 0,
             epoch_size: 0,
+            names: None,
         };
         assert_eq!(batch.view(0, 2), &[4.0, 5.0]);
         assert_eq!(batch.view(1, 0), &[6.0, 7.0]);

@@ -256,6 +256,7 @@ fn batch(dim: usize, indices: Vec<u64>) -> std::sync::Arc<FeatureBatch> {
         data: (0..indices.len() * dim).map(|v| v as f32).collect(),
         indices,
         labels: None,
+        names: None,
     })
 }
 

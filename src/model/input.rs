@@ -56,6 +56,7 @@ mod tests {
             labels: None,
             epoch: 0,
             epoch_size: 0,
+            names: None,
         };
         let t = views_to_nhwc(&batch, &Device::Cpu).unwrap();
         assert_eq!(t.dims(), &[2, 1, 2, 2]);

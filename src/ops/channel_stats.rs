@@ -103,6 +103,7 @@ mod tests {
             epoch: 0,
             epoch_size: 0,
             store: None,
+            names: None,
         };
         let mut sums = Vec::new();
         accumulate(&batch, &mut sums);

@@ -152,6 +152,7 @@ impl Encode {
             data,
             indices: batch.indices.clone(),
             labels: batch.labels.clone(),
+            names: batch.names.clone(),
         })
     }
 }

@@ -114,6 +114,7 @@ impl Operator for Features {
                 data: matrix.data[start * dim..end * dim].to_vec(),
                 indices: (start as u64..end as u64).collect(),
                 labels: None,
+                names: None,
             };
             ctx.send(Payload::Features(Arc::new(batch)))?;
         }

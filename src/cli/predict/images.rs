@@ -80,6 +80,7 @@ impl NewImages {
             labels: None,
             epoch: 0,
             epoch_size: 0,
+            names: None,
         };
         Ok(first_views_to_nhwc(&views, device)?)
     }

@@ -1,16 +1,17 @@
 //! The trained model `predict` reads: its `model.json` checked (present, a cluster model,
-//! weights on disk, an input size) and, once the cluster model type exists in the library,
-//! rebuilt as a classifier from images to cluster probabilities.
+//! weights on disk, an input size) and rebuilt with [`ClusterModel::from_artifact`] as a
+//! classifier from images to the selected head's probabilities — the same model and call
+//! (`probabilities`, evaluation mode) as `Encode(output: Clusters)`.
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use scanflow::model::artifact::ARTIFACT_FILE;
-use scanflow::model::ModelArtifact;
+use scanflow::model::{ClusterModel, ModelArtifact, ModelError};
 
 use super::PredictError;
 
-/// The operators whose models hold cluster heads.
+/// The operators whose models hold cluster heads (their artifacts' `producer`).
 pub const CLUSTER_PRODUCERS: [&str; 2] = ["Scan", "SelfLabel"];
 
 /// A checked `model.json`.
@@ -18,7 +19,8 @@ pub const CLUSTER_PRODUCERS: [&str; 2] = ["Scan", "SelfLabel"];
 pub struct ModelInfo {
     /// The artifact as written.
     pub artifact: ModelArtifact,
-    /// The (width, height) the model was trained on.
+    /// The (width, height) the model was trained on (the artifact records `input_size` as
+    /// `[height, width]`, as [`scanflow::model::ClusterArchitecture`] does).
     pub input_size: (u32, u32),
 }
 
@@ -49,32 +51,48 @@ impl ModelInfo {
                 weights: artifact.weights,
             });
         }
-        let input_size = serde_json::from_value(artifact.architecture["input_size"].clone())
-            .map_err(|e| PredictError::NoInputSize {
-                path: path.clone(),
-                message: e.to_string(),
+        let (height, width): (u32, u32) =
+            serde_json::from_value(artifact.architecture["input_size"].clone()).map_err(|e| {
+                PredictError::NoInputSize {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }
             })?;
         Ok(ModelInfo {
             artifact,
-            input_size,
+            input_size: (width, height),
         })
     }
 }
 
 /// The model as a function from (B, H, W, 3) images to (B, C) cluster probabilities.
-///
-/// The library has no cluster model type yet (`ClusterModel::from_artifact` is coming with
-/// the Scan operator), so this reports that instead of guessing at its format.
 pub fn cluster_model(
     info: &ModelInfo,
     run: &Path,
-    _device: &Device,
+    device: &Device,
 ) -> Result<impl FnMut(&Tensor) -> Result<Tensor, PredictError>, PredictError> {
-    Err::<fn(&Tensor) -> Result<Tensor, PredictError>, _>(PredictError::Model {
+    let failed = ModelFailure {
         run: run.to_path_buf(),
         producer: info.artifact.producer.clone(),
-        message: "this build cannot rebuild cluster models yet".into(),
-    })
+    };
+    let model = ClusterModel::from_artifact(&info.artifact, device).map_err(|e| failed.of(e))?;
+    Ok(move |x: &Tensor| model.probabilities(x).map_err(|e| failed.of(e)))
+}
+
+/// What a model error is reported against.
+struct ModelFailure {
+    run: PathBuf,
+    producer: String,
+}
+
+impl ModelFailure {
+    fn of(&self, error: ModelError) -> PredictError {
+        PredictError::Model {
+            run: self.run.clone(),
+            producer: self.producer.clone(),
+            message: error.to_string(),
+        }
+    }
 }
 
 fn bad_file(path: &Path, error: impl std::fmt::Display) -> PredictError {

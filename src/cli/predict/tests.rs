@@ -1,5 +1,5 @@
 //! Unit tests of `scanflow predict`: model.json checks, image listing, the CSV, and the
-//! whole pipeline with a stand-in classifier (the cluster model type has not landed yet).
+//! whole pipeline with a stand-in classifier (tests/predict.rs runs it on a trained model).
 
 use std::fs;
 use std::path::Path;
@@ -49,7 +49,8 @@ fn model_json_is_checked_in_order() {
         Err(PredictError::NoInputSize { .. })
     ));
     write_model(&run, "Scan", true, r#"{"input_size": [48, 32]}"#);
-    assert_eq!(ModelInfo::load(&run).unwrap().input_size, (48, 32));
+    // model.json says [height, width], as ClusterArchitecture records it.
+    assert_eq!(ModelInfo::load(&run).unwrap().input_size, (32, 48));
     fs::write(run.join("model.json"), "{").unwrap();
     assert!(matches!(
         ModelInfo::load(&run),

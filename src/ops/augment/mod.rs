@@ -130,6 +130,7 @@ impl Operator for Augment {
                 labels: batch.labels.clone(),
                 epoch: batch.epoch,
                 epoch_size: batch.epoch_size,
+                names: batch.names.clone(),
             };
             ctx.send(Payload::Views(Arc::new(out)))?;
         }

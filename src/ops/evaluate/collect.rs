@@ -4,9 +4,10 @@
 //! too — top-5 accuracy needs it — so memory is 4·N·C bytes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::error::{EvaluateError, RowProblem};
-use crate::data::FeatureBatch;
+use crate::data::{DatasetNames, FeatureBatch};
 
 /// How far a row's sum may stray from 1 (f32 softmax over thousands of clusters stays well
 /// inside it; logits do not).
@@ -25,6 +26,8 @@ pub struct Collected {
     pub confidence: Vec<f32>,
     /// The probabilities, N × C row-major.
     pub probs: Vec<f32>,
+    /// The data set's image and class names, from the first batch that carried them.
+    pub names: Option<Arc<DatasetNames>>,
     /// Labels of the rows, while every batch so far carried them.
     labels: Option<Vec<u32>>,
     /// Row of each dataset index.
@@ -64,6 +67,9 @@ impl Collected {
             self.cluster.push(cluster);
             self.confidence.push(confidence);
             self.probs.extend_from_slice(batch.row(i));
+        }
+        if self.names.is_none() {
+            self.names = batch.names.clone();
         }
         match (&mut self.labels, &batch.labels) {
             (Some(labels), Some(new)) => labels.extend_from_slice(new),

@@ -1,5 +1,6 @@
 //! What an `Evaluate` node writes besides the scored report: `assignments.csv` (one line
-//! per image, in dataset-index order) and, when there are no labels, the unscored
+//! per image, in dataset-index order, named by its source file when the batches carry
+//! the data set's names) and, when there are no labels, the unscored
 //! document and table (cluster sizes, empty clusters, notes).
 
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::collect::Collected;
+use crate::data::DatasetNames;
 use crate::fsutil::write_atomic_with;
 use crate::metrics::ClusterStats;
 use crate::report::{csv_field, ReportWriteError};
@@ -16,11 +18,12 @@ use crate::report::{csv_field, ReportWriteError};
 /// Header of `assignments.csv`.
 pub const ASSIGNMENTS_HEADER: &str = "index,source,cluster,confidence,label,class";
 
-/// One line of `assignments.csv` (without its newline): dataset index; source id (the
-/// index: file names do not travel with the batches); cluster; confidence to 6 decimals;
-/// label and class name, empty when unknown.
+/// One line of `assignments.csv` (without its newline): dataset index; source (the
+/// image's name, see [`source_of`]); cluster; confidence to 6 decimals; label and class
+/// name, empty when unknown.
 pub fn assignment_line(
     index: u64,
+    source: &str,
     cluster: u32,
     confidence: f32,
     label: Option<u32>,
@@ -30,22 +33,39 @@ pub fn assignment_line(
         .and_then(|l| classes.get(l as usize))
         .map_or(String::new(), |name| csv_field(name));
     let label = label.map_or(String::new(), |l| l.to_string());
-    format!("{index},{index},{cluster},{confidence:.6},{label},{class}")
+    let source = csv_field(source);
+    format!("{index},{source},{cluster},{confidence:.6},{label},{class}")
 }
 
-/// Writes `assignments.csv`: the header, then every row in dataset-index order.
+/// How `assignments.csv` names the image at `index`: its file (or archive entry, or
+/// record) when the batches carried the data set's names, else the index itself.
+pub fn source_of(names: Option<&DatasetNames>, index: u64) -> String {
+    names
+        .and_then(|n| n.source(index))
+        .map_or_else(|| index.to_string(), str::to_string)
+}
+
+/// Writes `assignments.csv`: the header, then every row in dataset-index order. Class
+/// names come from the batches' data set names, else from `classes`.
 pub fn write_assignments(
     path: &Path,
     collected: &Collected,
     classes: &[String],
 ) -> Result<(), ReportWriteError> {
     let labels = collected.labels();
+    let names = collected.names.as_deref();
+    let classes = match names.map(DatasetNames::classes) {
+        Some(known) if !known.is_empty() => known,
+        _ => classes,
+    };
     write_atomic_with(path, |out| {
         writeln!(out, "{ASSIGNMENTS_HEADER}")?;
         for row in collected.by_index() {
             let label = labels.map(|l| l[row]);
             let (index, cluster) = (collected.indices[row], collected.cluster[row]);
-            let line = assignment_line(index, cluster, collected.confidence[row], label, classes);
+            let source = source_of(names, index);
+            let confidence = collected.confidence[row];
+            let line = assignment_line(index, &source, cluster, confidence, label, classes);
             writeln!(out, "{line}")?;
         }
         Ok(())

@@ -6,7 +6,8 @@
 //!   the Hungarian matching and by majority vote, NMI, ARI, top-5 when C equals the classes,
 //!   confusion matrix, per-cluster size / purity / majority and matched class, notes) plus
 //!   `labelled` and `empty_clusters`; without labels, sizes, empty clusters and a note;
-//! - `assignments.csv`: index, source, cluster, confidence, label, class;
+//! - `assignments.csv`: index, source (the image file or archive entry, when the batches
+//!   carry the data set's names; else the index), cluster, confidence, label, class;
 //! - `prototypes.png` (when `images` is connected): one row per cluster, its most confident
 //!   members first;
 //! - `confusion.png` (with labels): the heat map of the confusion matrix;

@@ -18,6 +18,7 @@ fn features(indices: &[u64], rows: &[&[f32]], labels: Option<Vec<u32>>) -> Featu
         data: rows.concat(),
         indices: indices.to_vec(),
         labels,
+        names: None,
     }
 }
 
@@ -109,6 +110,7 @@ fn collection_checks_shapes_indices_and_labels() {
         data: vec![0.5; 3],
         indices: vec![0, 1],
         labels: None,
+        names: None,
     };
     assert!(matches!(
         one.push(&ragged),
@@ -224,15 +226,15 @@ fn images_of_another_size_are_refused() {
 fn assignment_lines() {
     let classes = ["cat".to_string(), "big, red dog".to_string()];
     assert_eq!(
-        assignment_line(12, 3, 0.25, Some(1), &classes),
-        "12,12,3,0.250000,1,\"big, red dog\""
+        assignment_line(12, "a/b,c.jpg", 3, 0.25, Some(1), &classes),
+        "12,\"a/b,c.jpg\",3,0.250000,1,\"big, red dog\""
     );
     assert_eq!(
-        assignment_line(4, 0, 1.0, None, &classes),
+        assignment_line(4, "4", 0, 1.0, None, &classes),
         "4,4,0,1.000000,,"
     );
     assert_eq!(
-        assignment_line(4, 0, 1.0, Some(0), &[]),
+        assignment_line(4, "4", 0, 1.0, Some(0), &[]),
         "4,4,0,1.000000,0,"
     );
 }

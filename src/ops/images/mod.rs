@@ -1,7 +1,8 @@
 //! `Images`: the source operator. Opens a data set ([`ImageSource`]), packs it once into a
 //! memory-mapped store shared by every graph under the same runs folder (so re-runs never
 //! decode again and random access is free), and streams it as [`ImageBatch`]es — for one or
-//! more epochs, sorted or in a fresh seeded permutation per epoch.
+//! more epochs, sorted or in a fresh seeded permutation per epoch. Every batch carries the
+//! data set's image and class names ([`DatasetNames`], listed once, shared by `Arc`).
 
 mod source;
 
@@ -14,8 +15,8 @@ pub use source::ImageSource;
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::{
-    fingerprint_path, first_per_class, labels_of, read_batch, DataError, Dataset, ImageBatch,
-    PackedStore, SkipUnreadable, StoreHandle,
+    fingerprint_path, first_per_class, labels_of, read_batch, DataError, Dataset, DatasetNames,
+    ImageBatch, PackedStore, SkipUnreadable, StoreHandle,
 };
 use crate::fsutil::write_atomic;
 use crate::hash::StableHasher;
@@ -181,6 +182,7 @@ impl Operator for Images {
             None => source,
         };
         let selected = self.select(reader)?;
+        let names = Some(Arc::new(DatasetNames::of(source)));
         ctx.set_total(selected.len() as u64 * self.params.epochs);
         for epoch in 0..self.params.epochs {
             let order = self.order(&selected, ctx.seed(), epoch);
@@ -192,6 +194,7 @@ impl Operator for Images {
                 ctx.send(Payload::Images(Arc::new(ImageBatch {
                     epoch,
                     epoch_size: selected.len() as u64,
+                    names: names.clone(),
                     ..batch
                 })))?;
             }
@@ -319,6 +322,7 @@ fn gather(store: &Arc<PackedStore>, indices: &[usize]) -> Result<ImageBatch, OpE
         epoch: 0,
         epoch_size: 0,
         store: Some(StoreHandle(Arc::clone(store))),
+        names: None,
     })
 }
 
