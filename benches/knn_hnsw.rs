@@ -15,7 +15,7 @@
 //! `Hnsw` defaults); `KNN_RUNS` repeats each setting (default 1; medians reported). The
 //! third form also writes the points (unit rows, `<f4`) so that `benches/knn_hnswlib.py`
 //! runs hnswlib with the same parameters on the same vectors. Installs mimalloc as the
-//! binary does, since hnsw_rs allocates per visited candidate.
+//! binary does.
 
 use std::path::PathBuf;
 use std::time::Instant;
