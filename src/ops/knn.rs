@@ -22,8 +22,8 @@ use crate::runtime::{Context, OpError};
 /// CPU seconds, load average 6–12 on the 2-core machine; clustered synthetic 128-D data,
 /// 100 clusters, spread 0.5, the hard case: each cluster's spread is isotropic 128-D noise):
 /// at 60,000 points exact top-20 took 10.6 CPU-s against 15.3 for HNSW build + query
-/// (recall@20 0.997); at 250,000, 148 and 136 against 157 and 114 in two runs (recall
-/// 0.954 and 0.952). From 60,000 to 250,000 exact grew as N^1.85 and HNSW as about N^1.6,
+/// (recall@20 0.997); at 250,000, 136–148 against 114–157 over three runs (recall
+/// 0.952–0.954). Peak RSS at 250,000: exact 1.13×, HNSW 1.46× the features plus table. From 60,000 to 250,000 exact grew as N^1.85 and HNSW as about N^1.6,
 /// so HNSW overtakes exact around 300,000 points, but only by N^0.2 beyond: 3× would take
 /// tens of millions of points at this recall, and at 1,000,000 exact extrapolates (N²
 /// from 250,000) to about 2,400 CPU-s against about 1,500 for HNSW, whose recall on this

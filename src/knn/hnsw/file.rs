@@ -44,7 +44,7 @@ pub(crate) fn read(path: &Path) -> Result<Graph, String> {
     };
     let (n, m, entry, len) = (field(0), field(1), field(2), field(3));
     let expected = n
-        .checked_add(len.checked_mul(4).unwrap_or(usize::MAX))
+        .checked_add(len.saturating_mul(4))
         .and_then(|body| body.checked_add(HEADER));
     if expected != Some(bytes.len()) || m < 2 || (n > 0 && entry >= n) {
         return Err(format!(
@@ -81,7 +81,9 @@ fn check_links(levels: &[u8], m: usize, links: &[u32]) -> Result<(), String> {
                     .iter()
                     .any(|&l| levels.get(l as usize).map_or(true, |&to| to < layer));
             if bad {
-                return Err(format!("node {node}'s layer {layer} links are out of range"));
+                return Err(format!(
+                    "node {node}'s layer {layer} links are out of range"
+                ));
             }
             slot += cap + 1;
         }

@@ -89,7 +89,11 @@ impl Graph {
         out.clear();
         let slot = self.slot(i, layer);
         let count = (self.links[slot].load(Relaxed) as usize).min(self.capacity(layer));
-        out.extend(self.links[slot + 1..slot + 1 + count].iter().map(|l| l.load(Relaxed)));
+        out.extend(
+            self.links[slot + 1..slot + 1 + count]
+                .iter()
+                .map(|l| l.load(Relaxed)),
+        );
     }
 
     /// Replaces node `i`'s links on `layer` (the caller holds its lock).

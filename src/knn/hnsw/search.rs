@@ -26,7 +26,9 @@ impl Eq for Near {}
 
 impl Ord for Near {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
+        self.dist
+            .total_cmp(&other.dist)
+            .then(self.id.cmp(&other.id))
     }
 }
 
@@ -123,7 +125,14 @@ impl View<'_> {
                 self.graph.set_neighbours(q, layer, &ids);
             }
             for n in &chosen {
-                self.connect(n.id, Near { dist: n.dist, id: q }, layer);
+                self.connect(
+                    n.id,
+                    Near {
+                        dist: n.dist,
+                        id: q,
+                    },
+                    layer,
+                );
             }
             near = chosen.first().copied().unwrap_or(near);
         }

@@ -22,7 +22,10 @@ fn dot_matches_f64_sums_at_every_tail_length() {
         let truth: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
         for dot in [pick(), portable as Dot] {
             let got = f64::from(dot(&a, &b));
-            assert!((got - truth).abs() < 1e-4 * (len as f64).sqrt(), "{len}: {got} vs {truth}");
+            assert!(
+                (got - truth).abs() < 1e-4 * (len as f64).sqrt(),
+                "{len}: {got} vs {truth}"
+            );
         }
     }
 }
@@ -76,15 +79,25 @@ fn a_damaged_graph_file_is_named_and_left_alone() {
         ("bad header", b"NOTHNSW!".to_vec()),
         ("disagrees", bytes[..bytes.len() - 4].to_vec()),
         // Node 0's layer-0 count (after the 40-byte header and 300 level bytes) set to 2³²−1.
-        ("out of range", [&bytes[..340], &[0xff; 4], &bytes[344..]].concat()),
+        (
+            "out of range",
+            [&bytes[..340], &[0xff; 4], &bytes[344..]].concat(),
+        ),
     ];
     for (expected, damaged) in cases {
         std::fs::write(&path, &damaged).unwrap();
         let err = load_and_query(dir.path(), &rows, 5, 64, &pool())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("hnsw.graph") && err.contains(expected), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), damaged, "the file was rewritten");
+        assert!(
+            err.contains("hnsw.graph") && err.contains(expected),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            damaged,
+            "the file was rewritten"
+        );
     }
 }
 
@@ -101,12 +114,18 @@ fn an_index_from_another_run_is_refused_and_left_alone() {
     let err = load_and_query(theirs.path(), &rows, 5, 64, &pool())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("hnsw.json") && err.contains("400×8") && err.contains("300×8"), "{err}");
+    assert!(
+        err.contains("hnsw.json") && err.contains("400×8") && err.contains("300×8"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(theirs.path().join(SIDECAR)).unwrap(), before);
     // Their graph file under my sidecar: the point count gives it away.
     std::fs::copy(theirs.path().join(GRAPH_FILE), mine.path().join(GRAPH_FILE)).unwrap();
     let err = load_and_query(mine.path(), &rows, 5, 64, &pool())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("hnsw.graph") && err.contains("400 points"), "{err}");
+    assert!(
+        err.contains("hnsw.graph") && err.contains("400 points"),
+        "{err}"
+    );
 }
