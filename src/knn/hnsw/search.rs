@@ -1,0 +1,240 @@
+//! Inserting into and searching an HNSW [`Graph`], as hnswlib does: a greedy descent
+//! through the upper layers, a best-first search of width ef on each lower layer, and the
+//! neighbour-selection heuristic (keep a candidate only if it is closer to the base point
+//! than to every candidate already kept) both for a new node's links and when a full list
+//! takes a new link. Distance is 1 − ⟨a, b⟩; visited nodes are marked with a per-thread
+//! epoch array, so a search allocates nothing proportional to N.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::distance::Dot;
+use super::graph::Graph;
+use crate::knn::UnitRows;
+
+/// A node and its distance to the point searched for; ordered by distance, then id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Near {
+    /// 1 − ⟨query, node⟩.
+    pub(crate) dist: f32,
+    /// The node.
+    pub(crate) id: u32,
+}
+
+impl Eq for Near {}
+
+impl Ord for Near {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist
+            .total_cmp(&other.dist)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Per-thread scratch: visit marks (a node is visited when its mark equals the epoch) and
+/// a neighbour-list buffer.
+#[derive(Default)]
+struct Scratch {
+    marks: Vec<u32>,
+    epoch: u32,
+    links: Vec<u32>,
+}
+
+impl Scratch {
+    /// Starts a new search over `n` nodes: nothing is visited.
+    fn reset(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.marks.fill(0);
+            self.epoch = 1;
+        }
+    }
+
+    /// Marks `i` visited; false when it already was.
+    fn visit(&mut self, i: u32) -> bool {
+        let mark = &mut self.marks[i as usize];
+        let fresh = *mark != self.epoch;
+        *mark = self.epoch;
+        fresh
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A graph with the points it links and the distance routine.
+pub(crate) struct View<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) rows: &'a UnitRows,
+    pub(crate) dot: Dot,
+}
+
+impl View<'_> {
+    /// 1 − ⟨query, row j⟩.
+    fn dist(&self, query: &[f32], j: u32) -> f32 {
+        1.0 - (self.dot)(query, self.rows.row(j as usize))
+    }
+
+    /// The `k` nodes nearest `query` found with search width `ef` (≥ k), nearest first.
+    pub(crate) fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<Near> {
+        let (entry, top) = self.graph.entry();
+        let mut near = Near {
+            dist: self.dist(query, entry),
+            id: entry,
+        };
+        for layer in (1..=top).rev() {
+            near = self.greedy(query, near, layer);
+        }
+        let mut found = self.search_layer(query, near, ef.max(k), 0);
+        found.truncate(k);
+        found
+    }
+
+    /// Inserts node `q` (its level drawn, its row in `rows`); node 0 needs no insertion.
+    pub(crate) fn insert(&self, q: u32, ef_construction: usize) {
+        let (entry, top) = self.graph.entry();
+        if q == entry {
+            return;
+        }
+        let query = self.rows.row(q as usize);
+        let level = self.graph.levels[q as usize];
+        let mut near = Near {
+            dist: self.dist(query, entry),
+            id: entry,
+        };
+        for layer in (level.saturating_add(1)..=top).rev() {
+            near = self.greedy(query, near, layer);
+        }
+        for layer in (0..=level.min(top)).rev() {
+            let found = self.search_layer(query, near, ef_construction, layer);
+            let chosen = self.select(&found, self.graph.m);
+            let ids: Vec<u32> = chosen.iter().map(|n| n.id).collect();
+            {
+                let _lock = self.graph.lock(q);
+                self.graph.set_neighbours(q, layer, &ids);
+            }
+            for n in &chosen {
+                self.connect(
+                    n.id,
+                    Near {
+                        dist: n.dist,
+                        id: q,
+                    },
+                    layer,
+                );
+            }
+            near = chosen.first().copied().unwrap_or(near);
+        }
+        self.graph.raise_entry(q);
+    }
+
+    /// Adds `new` to node `base`'s links on `layer`, re-selecting them when full.
+    fn connect(&self, base: u32, new: Near, layer: u8) {
+        let _lock = self.graph.lock(base);
+        let mut ids = Vec::with_capacity(self.graph.capacity(layer) + 1);
+        self.graph.neighbours(base, layer, &mut ids);
+        if ids.contains(&new.id) {
+            return;
+        }
+        if ids.len() < self.graph.capacity(layer) {
+            ids.push(new.id);
+            self.graph.set_neighbours(base, layer, &ids);
+            return;
+        }
+        let row = self.rows.row(base as usize);
+        let mut candidates: Vec<Near> = ids
+            .iter()
+            .map(|&id| Near {
+                dist: self.dist(row, id),
+                id,
+            })
+            .collect();
+        candidates.push(new);
+        candidates.sort_unstable();
+        let kept: Vec<u32> = self
+            .select(&candidates, self.graph.capacity(layer))
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        self.graph.set_neighbours(base, layer, &kept);
+    }
+
+    /// The heuristic: from `candidates` (nearest first) keep at most `cap`, each closer to
+    /// the base point than to every one kept before it.
+    fn select(&self, candidates: &[Near], cap: usize) -> Vec<Near> {
+        let mut kept: Vec<Near> = Vec::with_capacity(cap);
+        for &c in candidates {
+            if kept.len() >= cap {
+                break;
+            }
+            let row = self.rows.row(c.id as usize);
+            if kept.iter().all(|k| self.dist(row, k.id) >= c.dist) {
+                kept.push(c);
+            }
+        }
+        kept
+    }
+
+    /// Greedy walk on `layer`: moves to a nearer neighbour until none is nearer.
+    fn greedy(&self, query: &[f32], mut near: Near, layer: u8) -> Near {
+        SCRATCH.with_borrow_mut(|scratch| loop {
+            self.graph.neighbours(near.id, layer, &mut scratch.links);
+            let before = near.id;
+            for &id in &scratch.links {
+                let dist = self.dist(query, id);
+                if dist < near.dist {
+                    near = Near { dist, id };
+                }
+            }
+            if near.id == before {
+                return near;
+            }
+        })
+    }
+
+    /// Best-first search of width `ef` on `layer` from `start`; the ef nearest, nearest
+    /// first.
+    fn search_layer(&self, query: &[f32], start: Near, ef: usize, layer: u8) -> Vec<Near> {
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.reset(self.graph.len());
+            scratch.visit(start.id);
+            let mut frontier = BinaryHeap::from([Reverse(start)]);
+            let mut best = BinaryHeap::from([start]);
+            let mut links = std::mem::take(&mut scratch.links);
+            while let Some(Reverse(current)) = frontier.pop() {
+                let worst = best.peek().map_or(f32::INFINITY, |w| w.dist);
+                if current.dist > worst && best.len() >= ef {
+                    break;
+                }
+                self.graph.neighbours(current.id, layer, &mut links);
+                for &id in &links {
+                    if !scratch.visit(id) {
+                        continue;
+                    }
+                    let dist = self.dist(query, id);
+                    let worst = best.peek().map_or(f32::INFINITY, |w| w.dist);
+                    if best.len() < ef || dist < worst {
+                        frontier.push(Reverse(Near { dist, id }));
+                        best.push(Near { dist, id });
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+            scratch.links = links;
+            best.into_sorted_vec()
+        })
+    }
+}

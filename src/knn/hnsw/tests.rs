@@ -1,0 +1,131 @@
+//! Tests of the HNSW pieces: the SIMD inner product against f64 sums, search on a graph
+//! small enough to check by brute force, and the saved graph's checks.
+
+use super::distance::{pick, portable};
+use super::*;
+use crate::knn::quality;
+use crate::knn::synthetic::{clustered, gaussian};
+
+fn pool() -> ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn dot_matches_f64_sums_at_every_tail_length() {
+    for len in [1, 7, 8, 9, 31, 32, 33, 128, 131] {
+        let a = gaussian(1, len, 1);
+        let b = gaussian(1, len, 2);
+        // Independent reference: the same products summed in f64.
+        let truth: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
+        for dot in [pick(), portable as Dot] {
+            let got = f64::from(dot(&a, &b));
+            assert!(
+                (got - truth).abs() < 1e-4 * (len as f64).sqrt(),
+                "{len}: {got} vs {truth}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tiny_graph_finds_every_exact_neighbour() {
+    // 200 points with ef 200 ≥ N: the best-first search never stops early and visits the
+    // whole connected graph, so every row must hold the exact neighbours (order may differ
+    // where the GEMM and the SIMD dot round a near-tie differently).
+    let rows = UnitRows::normalise(gaussian(200, 12, 4), 12).unwrap();
+    let pool = pool();
+    let params = HnswParams {
+        m: 8,
+        ef_construction: 200,
+        ef_search: 200,
+    };
+    let table = HnswIndex::build(&rows, params, &pool)
+        .query_all(&rows, 5, &pool)
+        .unwrap();
+    let truth = exact::search(&rows, 5, &pool).unwrap();
+    let all: Vec<usize> = (0..200).collect();
+    assert_eq!(quality::recall(&table, &all, &truth), 1.0);
+}
+
+fn saved(dir: &Path) -> UnitRows {
+    let (data, _) = clustered(300, 8, 5, 0.3, 2);
+    let rows = UnitRows::normalise(data, 8).unwrap();
+    let pool = pool();
+    HnswIndex::build(&rows, HnswParams::default(), &pool)
+        .save(dir, &rows)
+        .unwrap();
+    rows
+}
+
+#[test]
+fn a_saved_graph_answers_like_the_built_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = saved(dir.path());
+    let pool = pool();
+    let reloaded = load_and_query(dir.path(), &rows, 5, 64, &pool).unwrap();
+    assert!(quality::recall_at_k(&rows, &reloaded, 300, 1, &pool).unwrap() >= 0.95);
+}
+
+#[test]
+fn a_damaged_graph_file_is_named_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = saved(dir.path());
+    let path = dir.path().join(GRAPH_FILE);
+    let bytes = std::fs::read(&path).unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("bad header", b"NOTHNSW!".to_vec()),
+        ("disagrees", bytes[..bytes.len() - 4].to_vec()),
+        // Node 0's layer-0 count (after the 40-byte header and 300 level bytes) set to 2³²−1.
+        (
+            "out of range",
+            [&bytes[..340], &[0xff; 4], &bytes[344..]].concat(),
+        ),
+    ];
+    for (expected, damaged) in cases {
+        std::fs::write(&path, &damaged).unwrap();
+        let err = load_and_query(dir.path(), &rows, 5, 64, &pool())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("hnsw.graph") && err.contains(expected),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            damaged,
+            "the file was rewritten"
+        );
+    }
+}
+
+#[test]
+fn an_index_from_another_run_is_refused_and_left_alone() {
+    let (mine, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let rows = saved(mine.path());
+    let (data, _) = clustered(400, 8, 5, 0.3, 9);
+    let other = UnitRows::normalise(data, 8).unwrap();
+    HnswIndex::build(&other, HnswParams::default(), &pool())
+        .save(theirs.path(), &other)
+        .unwrap();
+    let before = std::fs::read(theirs.path().join(SIDECAR)).unwrap();
+    let err = load_and_query(theirs.path(), &rows, 5, 64, &pool())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("hnsw.json") && err.contains("400×8") && err.contains("300×8"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(theirs.path().join(SIDECAR)).unwrap(), before);
+    // Their graph file under my sidecar: the point count gives it away.
+    std::fs::copy(theirs.path().join(GRAPH_FILE), mine.path().join(GRAPH_FILE)).unwrap();
+    let err = load_and_query(mine.path(), &rows, 5, 64, &pool())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("hnsw.graph") && err.contains("400 points"),
+        "{err}"
+    );
+}
