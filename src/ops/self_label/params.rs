@@ -81,16 +81,7 @@ impl SelfLabelParams {
             );
             errors.push(ParamError::new("threshold", message));
         }
-        if self.epochs == 0 {
-            errors.push(ParamError::new("epochs", "must be at least 1"));
-        }
-        if self
-            .budget_minutes
-            .is_some_and(|m| !(m > 0.0 && m.is_finite()))
-        {
-            let message = "must be a positive number of minutes";
-            errors.push(ParamError::new("budget_minutes", message));
-        }
+        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {

@@ -101,18 +101,7 @@ impl SimClrParams {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
             errors.push(ParamError::new("temperature", "must be a positive number"));
         }
-        if self.epochs == 0 {
-            errors.push(ParamError::new("epochs", "must be at least 1"));
-        }
-        if self
-            .budget_minutes
-            .is_some_and(|m| !(m > 0.0 && m.is_finite()))
-        {
-            errors.push(ParamError::new(
-                "budget_minutes",
-                "must be a positive number of minutes",
-            ));
-        }
+        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
         if self.monitor_k == 0 {
             errors.push(ParamError::new("monitor_k", "must be at least 1"));
         }

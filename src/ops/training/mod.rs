@@ -15,6 +15,7 @@ use crate::model::optim::Optimizer;
 use crate::model::params::Params;
 use crate::model::schedule::ScheduleKind;
 use crate::model::{ClusterModel, ModelArtifact};
+use crate::ops::ParamError;
 use crate::runtime::OpError;
 
 /// Checkpoints kept in the run folder (the newest is resumed).
@@ -161,4 +162,17 @@ pub fn save_cluster_model(
 /// Any error of the model side, as an operator failure with its message.
 pub fn failed(error: impl std::fmt::Display) -> OpError {
     OpError::Failed(error.to_string())
+}
+
+/// Checks the length of a training run as every training operator writes it: `epochs` at
+/// least 1 and `budget_minutes`, when given, a positive number; adds each bad value to
+/// `errors`.
+pub fn check_length(epochs: u64, budget_minutes: Option<f64>, errors: &mut Vec<ParamError>) {
+    if epochs == 0 {
+        errors.push(ParamError::new("epochs", "must be at least 1"));
+    }
+    if budget_minutes.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
+        let message = "must be a positive number of minutes";
+        errors.push(ParamError::new("budget_minutes", message));
+    }
 }
