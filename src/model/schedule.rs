@@ -7,14 +7,16 @@
 //!   `η · (s + 1) / W` while `s < W` (a linear ramp from 0 that reaches `η` at the last
 //!   warm-up step, so no step runs at rate 0), then
 //!   `η · (f + (1 − f) · ½ (1 + cos(π · (s − W) / (S − W))))`, falling from `η` to `f·η`.
-//! * `KerasCosineDecay(alpha = α)`, Keras's `CosineDecay` with `decay_steps = S`:
-//!   `η · ((1 − α) · ½ (1 + cos(π · min(s, S) / S)) + α)`.
+//! * `KerasCosineDecay(alpha = α, decay_steps = D)`, Keras's `CosineDecay`:
+//!   `η · ((1 − α) · ½ (1 + cos(π · min(s, D) / D)) + α)`, with `D = S` when not given
+//!   (the rate then stays at `α·η` after step `D`, as in Keras).
 
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// A learning-rate schedule, as written in RON: `Constant`,
-/// `Cosine(warmup_epochs: 10, min_lr_factor: 0.0)` or `KerasCosineDecay(alpha: 0.1)`.
+/// `Cosine(warmup_epochs: 10, min_lr_factor: 0.0)` or
+/// `KerasCosineDecay(alpha: 0.1, decay_steps: Some(500))`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum ScheduleKind {
@@ -30,11 +32,14 @@ pub enum ScheduleKind {
         #[serde(default)]
         min_lr_factor: f64,
     },
-    /// Keras's `CosineDecay(initial_learning_rate, decay_steps = total steps, alpha)`.
+    /// Keras's `CosineDecay(initial_learning_rate, decay_steps, alpha)`.
     KerasCosineDecay {
         /// The final rate as a fraction of the base rate (default 0).
         #[serde(default)]
         alpha: f64,
+        /// Steps over which the rate decays (default: the whole run).
+        #[serde(default)]
+        decay_steps: Option<u64>,
     },
 }
 
@@ -55,8 +60,8 @@ impl ScheduleKind {
                 let progress = fraction(step - warmup, total_steps.saturating_sub(warmup));
                 base_lr * (min_lr_factor + (1.0 - min_lr_factor) * half_cosine(progress))
             }
-            ScheduleKind::KerasCosineDecay { alpha } => {
-                let progress = fraction(step, total_steps);
+            ScheduleKind::KerasCosineDecay { alpha, decay_steps } => {
+                let progress = fraction(step, decay_steps.unwrap_or(total_steps));
                 base_lr * ((1.0 - alpha) * half_cosine(progress) + alpha)
             }
         }
@@ -124,12 +129,27 @@ mod tests {
     #[test]
     fn keras_cosine_decay_matches_its_formula() {
         // The Keras example: CosineDecay(0.001, decay_steps = 500, alpha = 0.1).
-        let s = ScheduleKind::KerasCosineDecay { alpha: 0.1 };
+        let s = ScheduleKind::KerasCosineDecay {
+            alpha: 0.1,
+            decay_steps: None,
+        };
         assert!(close(s.lr_at(1e-3, 0, 500, 100), 1e-3));
         // Half way: 1e-3 · (0.9 · 0.5 + 0.1) = 5.5e-4; the end and beyond: 1e-4.
         assert!(close(s.lr_at(1e-3, 250, 500, 100), 5.5e-4));
         assert!(close(s.lr_at(1e-3, 500, 500, 100), 1e-4));
         assert!(close(s.lr_at(1e-3, 800, 500, 100), 1e-4));
+    }
+
+    #[test]
+    fn keras_cosine_decay_with_its_own_decay_steps_ignores_the_run_length() {
+        // decay_steps 500 in a run of 5,860 steps: half way at step 250, α·η from step 500.
+        let s = ScheduleKind::KerasCosineDecay {
+            alpha: 0.1,
+            decay_steps: Some(500),
+        };
+        assert!(close(s.lr_at(1e-3, 250, 5_860, 118), 5.5e-4));
+        assert!(close(s.lr_at(1e-3, 500, 5_860, 118), 1e-4));
+        assert!(close(s.lr_at(1e-3, 3_000, 5_860, 118), 1e-4));
     }
 
     #[test]
@@ -143,7 +163,13 @@ mod tests {
             }
         );
         let keras: ScheduleKind = ron::from_str("KerasCosineDecay(alpha: 0.1)").unwrap();
-        assert_eq!(keras, ScheduleKind::KerasCosineDecay { alpha: 0.1 });
+        assert_eq!(
+            keras,
+            ScheduleKind::KerasCosineDecay {
+                alpha: 0.1,
+                decay_steps: None
+            }
+        );
         assert!(ron::from_str::<ScheduleKind>("Cosine(warmup: 1)").is_err());
     }
 }

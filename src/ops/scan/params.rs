@@ -119,7 +119,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder (SCAN) or freeze it in evaluation mode and train the heads alone (Keras)" },
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4; Keras: AdamW lr 5e-4)" },
-    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha)", doc: "the learning-rate schedule, per step" },
+    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per step" },
     ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train; the input must carry at least as many" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
     ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },

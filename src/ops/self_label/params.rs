@@ -96,7 +96,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "class_balanced", ty: "bool", doc: "weight each confident sample by n / (labels present · its label's count), as SCAN does" },
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder with the selected head (SCAN) or freeze it in evaluation mode" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
-    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha)", doc: "the learning-rate schedule, per batch (skipped batches advance it too)" },
+    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per batch (skipped batches advance it too)" },
     ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train (SCAN: 200); the inputs must carry at least as many" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
     ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },

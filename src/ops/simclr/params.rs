@@ -120,7 +120,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "loss", ty: "NtXent | Keras(l2_normalize)", doc: "the contrastive loss" },
     ParamDoc { name: "temperature", ty: "f64", doc: "softmax temperature of the loss" },
     ParamDoc { name: "optimizer", ty: "Sgd(lr, momentum, nesterov, weight_decay) | Adam(..) | AdamW(lr, betas, eps, weight_decay)", doc: "the optimiser; biases and batch-norm parameters get no weight decay unless decay_bn_and_bias" },
-    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha)", doc: "the learning-rate schedule, per step" },
+    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per step" },
     ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train; the input must carry at least as many" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
     ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
