@@ -17,6 +17,7 @@ use serde_json::json;
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::fsutil::append_line;
 use crate::model::ModelArtifact;
+use crate::ops::training::epochs::announce_first_epoch;
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 use monitor::Monitor;
@@ -115,6 +116,7 @@ impl Run<'_> {
     /// Trains until the configured epochs, the budget or the stream end.
     fn train(&mut self) -> Result<(), OpError> {
         let epochs = self.params.epochs;
+        let mut closed_an_epoch = false;
         while let Some(payload) = self.ctx.recv("input")? {
             let batch = payload
                 .as_views()
@@ -128,11 +130,15 @@ impl Run<'_> {
             }
             if batch.epoch > self.trainer.progress.epoch {
                 self.end_epoch()?;
+                closed_an_epoch = true;
             }
             if self.trainer.progress.epoch >= epochs || self.trainer.progress.budget_spent() {
                 break;
             }
             self.trainer.train_step(&batch)?;
+            if !closed_an_epoch {
+                announce_first_epoch(self.ctx, &self.trainer.progress);
+            }
             if self.ctx.has_input(monitor::FIELD) {
                 self.monitor.poll(self.ctx)?;
             }
@@ -157,7 +163,8 @@ impl Run<'_> {
             self.trainer
                 .save_checkpoint(&checkpoints, self.ctx.cache_key())?;
         }
-        self.ctx.set_status(status_line(&summary));
+        let status = self.trainer.progress.with_time_left(status_line(&summary));
+        self.ctx.set_status(status);
         let history = self.ctx.run_dir().join("history.jsonl");
         append_line(&history, &summary.to_string()).map_err(failed)
     }

@@ -49,6 +49,7 @@ pub fn run_epochs<T: EpochTrainer>(
     mut start: impl FnMut(&mut Context, &T::Batch) -> Result<T, OpError>,
 ) -> Result<Option<T>, OpError> {
     let mut trainer: Option<T> = None;
+    let mut closed_an_epoch = false;
     while let Some(batch) = next(ctx)? {
         let pace = T::pace(&batch);
         if pace.epoch_size > 0 {
@@ -63,11 +64,15 @@ pub fn run_epochs<T: EpochTrainer>(
         }
         if pace.epoch > t.progress().epoch {
             end_epoch(ctx, t, &plan)?;
+            closed_an_epoch = true;
         }
         if t.progress().epoch >= plan.epochs || t.progress().budget_spent() {
             break;
         }
         t.train_step(&batch)?;
+        if !closed_an_epoch {
+            announce_first_epoch(ctx, t.progress());
+        }
         ctx.check_cancelled()?;
     }
     if let Some(t) = trainer.as_mut().filter(|t| t.epoch_open()) {
@@ -89,9 +94,19 @@ fn end_epoch<T: EpochTrainer>(
         let checkpoints = ctx.run_dir().join("checkpoints");
         trainer.save_checkpoint(&checkpoints, ctx.cache_key())?;
     }
-    ctx.set_status((plan.status)(&summary));
+    ctx.set_status(trainer.progress().with_time_left((plan.status)(&summary)));
     let history = ctx.run_dir().join("history.jsonl");
     append_line(&history, &summary.to_string()).map_err(failed)
+}
+
+/// Until its first epoch ends, a node's status says where the epoch stands and how long the
+/// whole run will take (updated every few steps).
+pub fn announce_first_epoch(ctx: &Context, progress: &Progress) {
+    if progress.step % 4 == 1 {
+        if let Some(line) = progress.step_status() {
+            ctx.set_status(line);
+        }
+    }
 }
 
 /// Says in the node's status that the checkpoint `resumed`, if any, was resumed at `epoch`.

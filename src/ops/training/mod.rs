@@ -4,6 +4,7 @@
 //! epoch loop of the cluster trainers.
 
 pub mod epochs;
+mod time_left;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,6 +40,9 @@ pub struct Progress {
     /// The time budget, if any.
     pub budget_minutes: Option<f64>,
     started: Instant,
+    /// The step this process started (or resumed) at: the rate for [`Progress::time_left`]
+    /// counts only the steps trained since.
+    first_step: u64,
 }
 
 impl Progress {
@@ -51,6 +55,7 @@ impl Progress {
             epochs,
             budget_minutes,
             started: Instant::now(),
+            first_step: 0,
         }
     }
 
@@ -138,6 +143,7 @@ pub fn resume(
     optimizer.load_state(&state).map_err(failed)?;
     progress.epoch = checkpoint.meta.epoch as u64;
     progress.step = checkpoint.meta.step;
+    progress.first_step = checkpoint.meta.step;
     progress.steps_per_epoch = checkpoint.meta.fields[STEPS_FIELD].as_u64().unwrap_or(0);
     Ok(Some((path, checkpoint)))
 }
