@@ -19,6 +19,7 @@ use scanflow::model::optim::OptimizerKind;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    scanflow::model::kernels::alloc::retain_freed_memory();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
