@@ -89,6 +89,7 @@ fn fill(
     map[..HEADER_LEN].copy_from_slice(&layout.header());
     map[HEADER_LEN..HEADER_LEN + meta.len()].copy_from_slice(meta);
     write_labels(&mut map[layout.labels_offset..], dataset, temp)?;
+    crate::fault::crash_point(crate::fault::STORE_BUILD);
     let pixels =
         &mut map[layout.pixel_offset..layout.pixel_offset + layout.count * layout.image_len()];
     decode_all(pixels, dataset, layout, pool, progress)?;
