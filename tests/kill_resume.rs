@@ -1,7 +1,8 @@
 //! Kill and resume: the process aborts (no destructors, no flush — what `kill -9` leaves)
 //! while a checkpoint, the packed store or the HNSW index is half written; the same command
 //! run again completes, its weights, features and neighbours are byte-identical to an
-//! uninterrupted run's, and the half-written temporary file is never read back.
+//! uninterrupted run's, and the half-written temporary file is never read back (the rerun
+//! writes its own and clears the dead process's).
 
 mod faulty;
 
@@ -36,6 +37,11 @@ fn abort_then_resume(fault: &str, temp_folder: &str) {
     let temps = temp_files(&runs.join(temp_folder));
     assert_eq!(temps.len(), 1, "one half-written file expected: {temps:?}");
     succeed(&graph, &runs);
+    let left = temp_files(&runs.join(temp_folder));
+    assert!(
+        left.is_empty(),
+        "the half-written file was not cleared: {left:?}"
+    );
     for file in OUTPUTS {
         let (a, b) = (uninterrupted().join(file), runs.join(file));
         assert!(

@@ -13,7 +13,7 @@ use super::store_error;
 use crate::data::dataset::Dataset;
 use crate::data::decode::MAX_SIDE;
 use crate::data::error::{DataError, Result};
-use crate::fsutil::{sync_folder, temp_path};
+use crate::fsutil::{remove_stale_temps, sync_folder, temp_path};
 
 /// Images decoded between two progress reports (and two error checks).
 const BLOCK: usize = 1024;
@@ -57,6 +57,7 @@ pub(super) fn build(
     fs::rename(&guard.path, path).map_err(|e| io_error(path, e))?;
     guard.keep = true;
     sync_folder(&folder);
+    remove_stale_temps(path);
     Ok(())
 }
 
