@@ -1,4 +1,5 @@
-//! File-system helpers: atomic file writes (temp file, fsync, rename) and log appends.
+//! File-system helpers: atomic file writes (temp file, fsync, rename), clearing temp files
+//! that crashed processes left behind, and log appends.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -22,6 +23,7 @@ pub fn write_atomic_with(
         return result;
     }
     sync_folder(&folder);
+    remove_stale_temps(path);
     Ok(())
 }
 
@@ -56,6 +58,31 @@ fn write_and_rename(
     let file = writer.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     fs::rename(temp, path)
+}
+
+/// Best-effort removal of the temp files `.<file name>.tmp-<pid>` beside `path` that processes
+/// no longer running left behind (killed mid-write). Only where `/proc` tells which are.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let (Ok((folder, _)), Some(name)) = (temp_path(path), path.file_name()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(&folder) else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let pid = file.to_str().and_then(|f| f.strip_prefix(&prefix));
+        if pid.is_some_and(process_is_gone) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether no process `pid` runs now (false when that cannot be told).
+fn process_is_gone(pid: &str) -> bool {
+    let proc = Path::new("/proc");
+    pid.parse::<u32>().is_ok() && proc.join("self").exists() && !proc.join(pid).exists()
 }
 
 /// Best-effort fsync of a folder so the rename itself is durable (not supported everywhere).
@@ -106,6 +133,22 @@ mod tests {
         assert_eq!(err.to_string(), "boom");
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temps_of_dead_processes_are_cleared_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        // No process has pid u32::MAX (Linux caps pids at 2^22); pid 1 always runs.
+        let dead = dir.path().join(format!(".out.txt.tmp-{}", u32::MAX));
+        let alive = dir.path().join(".out.txt.tmp-1");
+        let other = dir.path().join(format!(".other.txt.tmp-{}", u32::MAX));
+        for temp in [&dead, &alive, &other] {
+            fs::write(temp, b"partial").unwrap();
+        }
+        write_atomic(&path, b"whole").unwrap();
+        assert!(!dead.exists());
+        assert!(alive.exists() && other.exists());
     }
 
     #[test]

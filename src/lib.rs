@@ -27,6 +27,8 @@ pub mod spec;
 
 pub mod metrics;
 
+pub mod fault;
+
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use graph::{Graph, GraphBuilder};
 pub use ops::{Operator, Registry};

@@ -13,6 +13,7 @@ mod format;
 pub use files::{checkpoint_path, latest_in};
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Tensor, Var};
@@ -141,7 +142,14 @@ impl Checkpoint {
     /// Writes the checkpoint to `path` atomically; refuses non-finite tensors.
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
         let bytes = format::encode(&self.meta, &self.tensors, path)?;
-        crate::fsutil::write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
+        let (head, tail) = bytes.split_at(bytes.len() / 2);
+        crate::fsutil::write_atomic_with(path, |out| {
+            out.write_all(head)?;
+            out.flush()?;
+            crate::fault::crash_point(crate::fault::CHECKPOINT_WRITE);
+            out.write_all(tail)
+        })
+        .map_err(|source| CheckpointError::Io {
             path: path.to_path_buf(),
             source,
         })

@@ -155,6 +155,29 @@ test_operator!(Deaf, TOKEN_INPUT, None, |self, ctx| {
     Ok(())
 });
 
+// Forwards `count` tokens, then panics.
+test_operator!(PanicPass, TOKEN_INPUT, Some(TOKEN), |self, ctx| {
+    for _ in 0..self.0.count {
+        if let Some(p) = ctx.recv("input")? {
+            ctx.send(p)?;
+        }
+    }
+    panic!("injected panic after forwarding {} tokens", self.0.count);
+});
+
+// Forwards `count` tokens, then returns an error.
+test_operator!(FailPass, TOKEN_INPUT, Some(TOKEN), |self, ctx| {
+    for _ in 0..self.0.count {
+        if let Some(p) = ctx.recv("input")? {
+            ctx.send(p)?;
+        }
+    }
+    Err(OpError::Failed(format!(
+        "injected failure after forwarding {} tokens",
+        self.0.count
+    )))
+});
+
 /// The built-in operators plus the test ones.
 pub fn registry() -> Registry {
     let mut registry = Registry::builtin();
@@ -171,6 +194,7 @@ pub fn registry() -> Registry {
         .register::<Deaf>()
         .register::<FirstArrival>();
     registry.register::<Burst>();
+    registry.register::<PanicPass>().register::<FailPass>();
     registry
 }
 

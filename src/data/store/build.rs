@@ -13,7 +13,7 @@ use super::store_error;
 use crate::data::dataset::Dataset;
 use crate::data::decode::MAX_SIDE;
 use crate::data::error::{DataError, Result};
-use crate::fsutil::{sync_folder, temp_path};
+use crate::fsutil::{remove_stale_temps, sync_folder, temp_path};
 
 /// Images decoded between two progress reports (and two error checks).
 const BLOCK: usize = 1024;
@@ -57,6 +57,7 @@ pub(super) fn build(
     fs::rename(&guard.path, path).map_err(|e| io_error(path, e))?;
     guard.keep = true;
     sync_folder(&folder);
+    remove_stale_temps(path);
     Ok(())
 }
 
@@ -89,6 +90,7 @@ fn fill(
     map[..HEADER_LEN].copy_from_slice(&layout.header());
     map[HEADER_LEN..HEADER_LEN + meta.len()].copy_from_slice(meta);
     write_labels(&mut map[layout.labels_offset..], dataset, temp)?;
+    crate::fault::crash_point(crate::fault::STORE_BUILD);
     let pixels =
         &mut map[layout.pixel_offset..layout.pixel_offset + layout.count * layout.image_len()];
     decode_all(pixels, dataset, layout, pool, progress)?;

@@ -24,6 +24,8 @@ pub(crate) fn write(path: &Path, graph: &Graph) -> std::io::Result<()> {
             out.write_all(&(value as u64).to_le_bytes())?;
         }
         out.write_all(&graph.levels)?;
+        out.flush()?;
+        crate::fault::crash_point(crate::fault::INDEX_SAVE);
         for link in &graph.links {
             out.write_all(&link.load(Relaxed).to_le_bytes())?;
         }

@@ -79,7 +79,10 @@ impl Trainer {
             .loss
             .compute(&z, batch.views, self.params.temperature)
             .map_err(failed)?;
-        let value = loss.to_scalar::<f32>().map_err(failed)?;
+        let mut value = loss.to_scalar::<f32>().map_err(failed)?;
+        if crate::fault::fires(crate::fault::LOSS_NAN) {
+            value = f32::NAN;
+        }
         let (epoch, step) = (self.progress.epoch as usize, self.progress.step);
         crate::model::checkpoint::check_finite(value, epoch, step).map_err(failed)?;
         let grads = loss.backward().map_err(failed)?;
