@@ -27,6 +27,8 @@ const CI_EXECUTIONS: u64 = 20_000;
 const MAX_SAVED: usize = 40;
 /// Most inputs the mutation pool holds; later ones replace random members.
 const MAX_POOL: usize = 10_000;
+/// Longest input tried (mutants are cut to it, so the pool does not grow without bound).
+const MAX_INPUT: usize = 16 * 1024;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,19 +104,15 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-/// A message's lower-case words outside quotes: the kind of error it is.
+/// The kind of error a message is: its lower-case words before the first quote (quoted
+/// parts echo the input, and may themselves hold quotes).
 fn signature(message: &str) -> String {
-    let mut out = String::new();
-    let mut quote = None;
-    for c in message.chars() {
-        match (quote, c) {
-            (None, '`' | '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, 'a'..='z' | ' ') => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    let head = message.split(['`', '"', '\'']).next().unwrap_or_default();
+    let words: Vec<&str> = head
+        .split(|c: char| !c.is_ascii_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join(" ")
 }
 
 /// How long a campaign runs.
@@ -152,6 +150,7 @@ fn campaign(seed: u64, budget: &Budget, save: bool) -> Findings {
                 mutate(&mut rng, &parent, &pool, &words)
             }
         };
+        let input = input[..input.len().min(MAX_INPUT)].to_vec();
         found.executions += 1;
         match check(&input, &registry) {
             Err(why) => record_failure(&mut found, input, why, save),
