@@ -25,9 +25,7 @@ const NAME: &str = "fuzz.ron";
 const CI_EXECUTIONS: u64 = 20_000;
 /// Most `msg-*` files one long run adds to the corpus.
 const MAX_SAVED: usize = 40;
-/// Most inputs the mutation pool holds; later ones replace random members.
-const MAX_POOL: usize = 10_000;
-/// Longest input tried (mutants are cut to it, so the pool does not grow without bound).
+/// Longest input tried (mutants are cut to it, so inputs do not grow without bound).
 const MAX_INPUT: usize = 16 * 1024;
 
 fn root() -> &'static Path {
@@ -43,7 +41,7 @@ fn files(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
-    files.retain(|p| ext.is_none_or(|ext| p.extension().is_some_and(|e| e == ext)));
+    files.retain(|p| ext.map_or(true, |ext| p.extension().is_some_and(|e| e == ext)));
     files.sort();
     files
 }
@@ -143,14 +141,7 @@ fn campaign(seed: u64, budget: &Budget, save: bool) -> Findings {
         Budget::Executions(n) => found.executions < *n,
         Budget::Time(t) => start.elapsed() < *t,
     } {
-        let input = match rng.below(16) {
-            0 => soup(&mut rng, &words),
-            _ => {
-                let parent = pool[rng.below(pool.len())].clone();
-                mutate(&mut rng, &parent, &pool, &words)
-            }
-        };
-        let input = input[..input.len().min(MAX_INPUT)].to_vec();
+        let input = next_input(&mut rng, &pool, &words);
         found.executions += 1;
         match check(&input, &registry) {
             Err(why) => record_failure(&mut found, input, why, save),
@@ -159,15 +150,25 @@ fn campaign(seed: u64, budget: &Budget, save: bool) -> Findings {
                     found.saved += 1;
                     store(&input, "msg");
                 }
-                match pool.len() < MAX_POOL {
-                    true => pool.push(input),
-                    false => pool[rng.below(MAX_POOL)] = input,
-                }
+                pool.push(input);
             }
             Ok(_) => {}
         }
     }
     found
+}
+
+/// A mutant of a pool member or, one time in sixteen, a soup; at most [`MAX_INPUT`] bytes.
+fn next_input(rng: &mut Rng, pool: &[Vec<u8>], words: &[String]) -> Vec<u8> {
+    let mut input = match rng.below(16) {
+        0 => soup(rng, words),
+        _ => {
+            let parent = &pool[rng.below(pool.len())];
+            mutate(rng, parent, pool, words)
+        }
+    };
+    input.truncate(MAX_INPUT);
+    input
 }
 
 /// Random bytes and dictionary words strung together.

@@ -112,14 +112,18 @@ fn user_encoder_file_with_wrong_shapes_and_dtypes_is_refused_naming_file_and_ten
     let good = dir.path().join("encoder.safetensors");
     model().save_encoder(&good).unwrap();
     let mut tensors = candle_core::safetensors::load(&good, &Device::Cpu).unwrap();
-    let mut names_: Vec<String> = tensors.keys().cloned().collect();
-    names_.sort();
-    let reshaped = names_
+    let mut tensor_names: Vec<String> = tensors.keys().cloned().collect();
+    tensor_names.sort();
+    let reshaped = tensor_names
         .iter()
         .find(|n| tensors[*n].rank() >= 2)
         .unwrap()
         .clone();
-    let widened = names_.iter().find(|n| **n != reshaped).unwrap().clone();
+    let widened = tensor_names
+        .iter()
+        .find(|n| **n != reshaped)
+        .unwrap()
+        .clone();
     let flat = tensors[&reshaped].flatten_all().unwrap();
     tensors.insert(reshaped.clone(), flat);
     let double = tensors[&widened].to_dtype(DType::F64).unwrap();
