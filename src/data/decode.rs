@@ -20,6 +20,9 @@ pub const MAX_SIDE: u32 = 16_384;
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 /// Largest allocation a decoder may make for one image, in bytes.
 const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+/// Largest accepted encoded image file, in bytes (256 MiB: more than an uncompressed PNG of
+/// [`MAX_PIXELS`] RGB pixels needs); larger files and archive entries are never read.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Decodes `bytes` (JPEG or PNG) to RGB8 and writes it into `out` (len must be h*w*3); `name` is used in errors.
 ///
@@ -61,6 +64,12 @@ enum Source<'a> {
 /// Reads the header of `bytes` and checks its size against the limits.
 fn open<'a>(bytes: &'a [u8], name: &str) -> Result<(Source<'a>, (u32, u32))> {
     if jpeg::is_jpeg(bytes) {
+        if !jpeg::is_complete(bytes) {
+            return Err(decode_error(
+                name,
+                "truncated JPEG (no end-of-image marker)",
+            ));
+        }
         if let Some(jpeg) = Jpeg::open(bytes, name)? {
             let size = jpeg.size;
             return Ok((Source::Jpeg(jpeg), size));

@@ -181,6 +181,20 @@ pub enum DataError {
         /// What went wrong.
         message: String,
     },
+    /// An image file (or archive entry) larger than any image within the decoding limits;
+    /// it is refused before being read into memory.
+    #[error(
+        "image file `{file}` is {bytes} bytes, over the limit of {limit} bytes for one image \
+         (a corrupt file or a decompression bomb?)"
+    )]
+    FileTooLarge {
+        /// Display name of the file (path, or `archive:entry`).
+        file: String,
+        /// Its size as declared by the file system or the archive header.
+        bytes: u64,
+        /// The limit, [`crate::data::decode::MAX_FILE_BYTES`].
+        limit: u64,
+    },
 }
 
 /// Shorthand for results whose error is [`DataError`].

@@ -2,11 +2,12 @@
 
 use std::borrow::Cow;
 use std::fs::{self, Metadata};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
+use crate::data::decode::MAX_FILE_BYTES;
 use crate::data::error::{DataError, Result};
 
 /// File extensions taken as images (compared case-insensitively).
@@ -96,14 +97,13 @@ impl ImageFolder {
         }
     }
 
-    /// Encoded bytes of image `i`: borrowed for archives, read from disk for directories.
+    /// Encoded bytes of image `i`: borrowed for archives, read from disk for directories
+    /// (a file over [`MAX_FILE_BYTES`] is [`DataError::FileTooLarge`], and is not read).
     /// Panics if `i >= len()`.
     pub fn read(&self, i: usize) -> Result<Cow<'_, [u8]>> {
         match &self.items[i].data {
             Data::Bytes(bytes) => Ok(Cow::Borrowed(bytes)),
-            Data::File(path) => fs::read(path)
-                .map(Cow::Owned)
-                .map_err(|e| io_error(path, e)),
+            Data::File(path) => read_file(path).map(Cow::Owned),
         }
     }
 
@@ -242,6 +242,22 @@ fn image_files(folder: &Path, stats: &mut DirStats) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// Reads an image file, refusing one over [`MAX_FILE_BYTES`] before reading it.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let mut file = fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let bytes = file.metadata().map_err(|e| io_error(path, e))?.len();
+    if bytes > MAX_FILE_BYTES {
+        return Err(DataError::FileTooLarge {
+            file: path.display().to_string(),
+            bytes,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let mut data = Vec::with_capacity(bytes as usize);
+    file.read_to_end(&mut data).map_err(|e| io_error(path, e))?;
+    Ok(data)
 }
 
 /// Modification time in nanoseconds since the Unix epoch (0 when unavailable).

@@ -42,4 +42,5 @@ pub use stl10::{Stl10, Stl10Split};
 pub use npy::read_npy_ids;
 
 pub mod names;
+pub use decode::MAX_FILE_BYTES;
 pub use names::DatasetNames;

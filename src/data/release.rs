@@ -156,7 +156,12 @@ fn read_archive(path: &Path, wanted: &[&str]) -> Result<HashMap<String, Member>>
     Ok(members)
 }
 
-/// Reads one archive member, reserving its declared size up front (an error when it cannot).
+/// Largest archive member held in memory: 4 GiB, above STL-10's 2.76 GB `unlabeled_X.bin`,
+/// so that a header declaring more (a decompression bomb) is refused before any reading.
+const MAX_MEMBER_BYTES: u64 = 4 << 30;
+
+/// Reads one archive member, reserving its declared size up front (an error when it is over
+/// [`MAX_MEMBER_BYTES`] or cannot be reserved).
 fn read_member<R: Read>(
     archive: &Path,
     entry_name: &str,
@@ -169,6 +174,9 @@ fn read_member<R: Read>(
             "cannot hold `{entry_name}` ({declared} bytes) in memory; extract the archive instead"
         ),
     };
+    if declared > MAX_MEMBER_BYTES {
+        return Err(too_big());
+    }
     let size = usize::try_from(declared).map_err(|_| too_big())?;
     let mut bytes = Vec::new();
     bytes.try_reserve_exact(size).map_err(|_| too_big())?;

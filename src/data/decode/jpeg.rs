@@ -1,4 +1,4 @@
-//! JPEG decoding with `zune-jpeg`: the header is parsed once, its size checked against the
+//! JPEG decoding with `zune-jpeg`: truncated files are refused, the header is parsed once, its size checked against the
 //! limits, then the pixels are decoded as RGB8 straight into the caller's buffer (greyscale
 //! comes out as R=G=B, CMYK is converted by the decoder).
 
@@ -13,6 +13,15 @@ use crate::data::error::Result;
 /// Whether `bytes` start with a JPEG start-of-image marker followed by another marker.
 pub(super) fn is_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+/// Whether an end-of-image marker follows the last scan. A truncated file has none, and
+/// `zune-jpeg` (like browsers) would otherwise fill the missing rows with grey silently.
+pub(super) fn is_complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(2).rposition(|w| w == [0xff, 0xd9]) else {
+        return false;
+    };
+    !bytes[end..].windows(2).any(|w| w == [0xff, 0xda])
 }
 
 /// A JPEG whose header has been read and checked against the decoding limits.

@@ -75,7 +75,8 @@ pub enum FetchError {
     /// The downloaded file's MD5 is not the expected one.
     #[error(
         "checksum mismatch for {url}: expected md5 {expected}, got {got}; \
-         the downloaded file was removed, run the same command again"
+         the downloaded file was removed, run the same command again \
+         (if it fails the same way, that server holds another file: use another mirror)"
     )]
     Checksum {
         /// The URL tried.

@@ -97,7 +97,8 @@ fn checksum_mismatch_removes_the_file() {
         err.to_string(),
         format!(
             "checksum mismatch for {url}: expected md5 {expected}, got {}; \
-             the downloaded file was removed, run the same command again",
+             the downloaded file was removed, run the same command again \
+             (if it fails the same way, that server holds another file: use another mirror)",
             md5_hex(&bytes)
         )
     );

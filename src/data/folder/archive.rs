@@ -1,10 +1,12 @@
-//! Reading ImageFolder images straight from a tar or tar.gz archive, refusing unsafe entry paths.
+//! Reading ImageFolder images straight from a tar or tar.gz archive, refusing unsafe entry
+//! paths and entries over [`MAX_FILE_BYTES`] (so a decompression bomb is never inflated).
 
 use std::io::Read;
 use std::path::Path;
 
 use super::{is_image_name, Data, Item};
-use crate::data::error::Result;
+use crate::data::decode::MAX_FILE_BYTES;
+use crate::data::error::{DataError, Result};
 use crate::data::tar_reader::{archive_error, entry_name, open_tar};
 
 /// Reads a tar archive (gzipped or not, detected by its magic bytes) and keeps the selected images.
@@ -33,6 +35,13 @@ fn read_entry<R: Read>(
     let Some(class) = archive_class(&name, split) else {
         return Ok(None);
     };
+    if entry.size() > MAX_FILE_BYTES {
+        return Err(DataError::FileTooLarge {
+            file: format!("{}:{name}", archive.display()),
+            bytes: entry.size(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
     let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
     entry
         .read_to_end(&mut bytes)
