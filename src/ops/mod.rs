@@ -54,6 +54,10 @@ pub use scan::{Scan, ScanParams};
 mod self_label;
 pub use self_label::{SelfLabel, SelfLabelParams};
 
+mod feature_stream;
+mod kmeans;
+pub use kmeans::{KMeans, KMeansParams};
+
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.
 #[derive(Clone, Copy, Debug)]
