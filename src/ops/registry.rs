@@ -143,6 +143,7 @@ impl Registry {
         registry.register::<super::Scan>();
         registry.register::<super::SelfLabel>();
         registry.register::<super::KMeans>();
+        registry.register::<super::ScanFeatures>();
         registry
     }
 
