@@ -12,7 +12,7 @@
 //! too), then `neighbours`, then `assign`.
 
 mod params;
-mod trainer;
+pub(super) mod trainer;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -27,7 +27,7 @@ use crate::fsutil::append_line;
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 pub use params::ScanFeaturesParams;
-use trainer::Trainer;
+pub use trainer::Trainer;
 
 /// The `ScanFeatures` operator.
 pub struct ScanFeatures {
