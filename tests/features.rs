@@ -79,3 +79,58 @@ fn features_graph_clusters_user_embeddings_with_scan_and_kmeans() {
         "ACC scan {scan}, k-means {kmeans} (chance 0.1)"
     );
 }
+
+fn run_text(text: &str, runs: &Path) -> Result<scanflow::RunReport, scanflow::RunFailure> {
+    let source = scanflow::spec::SourceText::new("fit.ron", text);
+    let graph = Graph::from_source(source, &Registry::builtin(), &[]).unwrap();
+    let options = RunOptions {
+        runs_dir: runs.to_path_buf(),
+        progress: ProgressMode::Quiet,
+        ..RunOptions::default()
+    };
+    scanflow::run(graph, &options)
+}
+
+#[test]
+fn kmeans_fits_one_stream_and_assigns_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let (features, labels) = write_blobs(dir.path());
+    let (test, _) = clustered(200, DIM, 10, 1.5, 21);
+    let test_file = dir.path().join("test.npy");
+    write_npy_f32(&test_file, 200, DIM, &test).unwrap();
+    let text = format!(
+        r#"Graph(name: "fit", nodes: {{
+            "train": Features(source: Npy(path: "{features}", labels: "{labels}")),
+            "test": Features(source: Npy(path: "{}")),
+            "kmeans": KMeans(input: "train", assign: "test", clusters: 10, restarts: 2),
+            "eval": Evaluate(input: "kmeans"),
+        }})"#,
+        test_file.display()
+    );
+    let report = run_text(&text, &dir.path().join("runs")).unwrap();
+    assert_eq!(report.node("eval").unwrap().items_in, 200);
+    let summary = std::fs::read_to_string(dir.path().join("runs/fit/kmeans/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["restarts"].as_array().unwrap().len(), 2);
+    assert_eq!(summary["points"], 3000);
+}
+
+#[test]
+fn more_clusters_than_points_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("few.npy");
+    write_npy_f32(&file, 3, 2, &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0]).unwrap();
+    let text = format!(
+        r#"Graph(name: "fit", nodes: {{
+            "few": Features(source: Npy(path: "{}")),
+            "kmeans": KMeans(input: "few", clusters: 5),
+        }})"#,
+        file.display()
+    );
+    let failure = run_text(&text, &dir.path().join("runs")).unwrap_err();
+    let message = format!("{failure:?}");
+    assert!(
+        message.contains("`clusters` is 5 but only 3 points"),
+        "{message}"
+    );
+}

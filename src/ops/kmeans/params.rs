@@ -91,3 +91,26 @@ pub const DOCS: &[ParamDoc] = &[
         doc: "stop when the squared centroid shift falls below tol × the mean feature variance",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let params = KMeansParams {
+            clusters: 1,
+            restarts: 0,
+            max_iter: 0,
+            tol: f64::NAN,
+        };
+        let fields: Vec<String> = params
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["clusters", "restarts", "max_iter", "tol"]);
+        assert!(KMeansParams::default().validate().is_ok());
+    }
+}

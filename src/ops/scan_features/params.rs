@@ -121,3 +121,31 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "epochs", ty: "u64", doc: "passes over every anchor" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time" },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let params = ScanFeaturesParams {
+            clusters: 1,
+            top: 0,
+            batch: 0,
+            entropy_weight: -1.0,
+            epochs: 0,
+            ..ScanFeaturesParams::default()
+        };
+        let fields: Vec<String> = params
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["clusters", "top", "batch", "entropy_weight", "epochs"]
+        );
+        assert!(ScanFeaturesParams::default().validate().is_ok());
+    }
+}
