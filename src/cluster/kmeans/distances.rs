@@ -59,8 +59,9 @@ fn row_norms(rows: &[f32], dim: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Assigns every row to its nearest centroid and sums each cluster's rows; blocks are
-/// reduced in order, so the result does not depend on the thread count.
+/// Assigns every row to its nearest centroid and sums each cluster's rows (in `f32` within
+/// a block of at most [`BLOCK`] rows, in `f64` across blocks); blocks are reduced in
+/// order, so the result does not depend on the thread count.
 pub(super) fn assign_and_sum(
     data: &[f32],
     dim: usize,
@@ -110,6 +111,7 @@ fn block_pass(block: &[f32], dim: usize, centroids: &[f32], norms: &[f32]) -> Pa
         sums: vec![0.0; k * dim],
         counts: vec![0; k],
     };
+    let mut sums = vec![0f32; k * dim];
     for (row, d) in block.chunks_exact(dim).zip(distances.chunks_exact(k)) {
         let (c, &best) = d
             .iter()
@@ -119,11 +121,10 @@ fn block_pass(block: &[f32], dim: usize, centroids: &[f32], norms: &[f32]) -> Pa
         pass.nearest.push(best);
         pass.inertia += f64::from(best);
         pass.counts[c] += 1;
-        let sum = &mut pass.sums[c * dim..(c + 1) * dim];
-        sum.iter_mut()
-            .zip(row)
-            .for_each(|(s, &v)| *s += f64::from(v));
+        let sum = &mut sums[c * dim..(c + 1) * dim];
+        sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
     }
+    pass.sums = sums.into_iter().map(f64::from).collect();
     pass
 }
 
