@@ -34,3 +34,5 @@ pub use graph::{Graph, GraphBuilder};
 pub use ops::{Operator, Registry};
 pub use payload::{Payload, PortType};
 pub use runtime::{run, Context, OpError, RunFailure, RunOptions, RunReport};
+
+pub mod cluster;

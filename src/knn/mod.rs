@@ -15,7 +15,7 @@ pub mod quality;
 mod rounds;
 pub mod synthetic;
 mod table_io;
-mod tile;
+pub(crate) mod tile;
 mod topk;
 
 pub use error::KnnError;

@@ -54,6 +54,12 @@ pub use scan::{Scan, ScanParams};
 mod self_label;
 pub use self_label::{SelfLabel, SelfLabelParams};
 
+mod feature_stream;
+mod kmeans;
+pub use kmeans::{KMeans, KMeansParams};
+mod scan_features;
+pub use scan_features::{ScanFeatures, ScanFeaturesParams, Trainer as ScanFeaturesTrainer};
+
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.
 #[derive(Clone, Copy, Debug)]

@@ -142,6 +142,8 @@ impl Registry {
         registry.register::<super::Evaluate>();
         registry.register::<super::Scan>();
         registry.register::<super::SelfLabel>();
+        registry.register::<super::KMeans>();
+        registry.register::<super::ScanFeatures>();
         registry
     }
 

@@ -1,0 +1,186 @@
+//! `ScanFeatures`: SCAN's clustering step on a frozen encoder, from precomputed features:
+//! trains `heads` linear softmax heads `D → C` (no encoder) so each anchor agrees with a
+//! neighbour drawn from its top `top` mined neighbours while the clusters stay balanced
+//! (loss and gradients in [`crate::cluster::heads`], by hand: no per-operation overhead).
+//! Logs each head's consistency, entropy and total per epoch to `history.jsonl` with the
+//! pairs per second; selects the head with the lowest mean total over the final epoch;
+//! writes `heads.safetensors` (`weight` `(H·C)×D`, `bias` `H·C`, every head) and emits each
+//! row's C probabilities under the selected head — of `features`, or of `assign` when
+//! connected — as `Encode(output: Clusters)` does, for `Evaluate`.
+//!
+//! `features` is read to its end first (the `Knn` feeding `neighbours` needs all of it
+//! too), then `neighbours`, then `assign`.
+
+mod params;
+pub(super) mod trainer;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::feature_stream::{collect, emit, fail, Stream};
+use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use crate::cluster::heads::HeadLoss;
+use crate::data::NeighbourTable;
+use crate::fsutil::append_line;
+use crate::payload::{Payload, PortType};
+use crate::runtime::{Context, OpError};
+pub use params::ScanFeaturesParams;
+pub use trainer::Trainer;
+
+/// The `ScanFeatures` operator.
+pub struct ScanFeatures {
+    params: ScanFeaturesParams,
+}
+
+impl Operator for ScanFeatures {
+    type Params = ScanFeaturesParams;
+    const NAME: &'static str = "ScanFeatures";
+    const SUMMARY: &'static str = "SCAN's clustering step on fixed features: trains linear softmax heads so each point agrees with its mined neighbours while clusters stay balanced, selects the head with the lowest training loss and sends each row's cluster probabilities.";
+    const PARAMS: &'static [ParamDoc] = params::DOCS;
+    const INPUTS: &'static [InputPort] = &[
+        InputPort {
+            field: "features",
+            payload: PortType::Features,
+            required: true,
+            doc: "every point's feature vector (the points the neighbour table was mined on)",
+        },
+        InputPort {
+            field: "neighbours",
+            payload: PortType::Neighbours,
+            required: true,
+            doc: "the neighbour table of `features` (a Knn node)",
+        },
+        InputPort {
+            field: "assign",
+            payload: PortType::Features,
+            required: false,
+            doc: "other feature vectors to emit probabilities for (e.g. the test set) instead of `features`",
+        },
+    ];
+    const OUTPUT: Option<PortType> = Some(PortType::Features);
+
+    fn build(params: ScanFeaturesParams, _ctx: &BuildContext) -> Result<Self, Vec<ParamError>> {
+        params.validate()?;
+        Ok(ScanFeatures { params })
+    }
+
+    fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let train = collect(ctx, "features")?;
+        let table = match ctx.recv("neighbours")? {
+            Some(Payload::Neighbours(table)) => table,
+            _ => return Err(fail(ctx, "`neighbours` sent no neighbour table")),
+        };
+        check_table(ctx, &train, &table)?;
+        let mut trainer =
+            Trainer::new(&self.params, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
+        let last = self.train(ctx, &mut trainer, &train, &table)?;
+        let best = select(&last);
+        finish(ctx, &trainer, best, &last)?;
+        let target = if ctx.has_input("assign") {
+            collect(ctx, "assign")?
+        } else {
+            train
+        };
+        if target.rows.dim != trainer.shape.dim {
+            let message = format!(
+                "`assign` has {} values per row but `features` has {}",
+                target.rows.dim, trainer.shape.dim
+            );
+            return Err(fail(ctx, message));
+        }
+        let (weight, bias) = trainer.weights().map_err(|e| fail(ctx, e))?;
+        let all = trainer
+            .shape
+            .probabilities(&weight, &bias, &target.rows.data);
+        let c = self.params.clusters;
+        let probs: Vec<f32> = all
+            .chunks_exact(trainer.shape.columns())
+            .flat_map(|row| row[best * c..(best + 1) * c].iter().copied())
+            .collect();
+        emit(ctx, &target, &probs, c)
+    }
+}
+
+impl ScanFeatures {
+    /// The epochs, each logged to `history.jsonl`; returns the final epoch's losses.
+    fn train(
+        &self,
+        ctx: &mut Context,
+        trainer: &mut Trainer,
+        train: &Stream,
+        table: &NeighbourTable,
+    ) -> Result<Vec<HeadLoss>, OpError> {
+        let started = Instant::now();
+        let history = ctx.run_dir().join("history.jsonl");
+        let mut last = Vec::new();
+        for epoch in 0..self.params.epochs {
+            ctx.check_cancelled()?;
+            let start = Instant::now();
+            last = trainer
+                .epoch(&train.rows.data, table)
+                .map_err(|e| fail(ctx, e))?;
+            let pairs_per_s = train.len() as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            let line = json!({ "epoch": epoch + 1, "heads": last, "pairs_per_s": pairs_per_s });
+            append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
+            let best = select(&last);
+            ctx.set_status(format!(
+                "epoch {} total {:.4} (head {best}) {pairs_per_s:.0} pairs/s",
+                epoch + 1,
+                last[best].total
+            ));
+            if self
+                .params
+                .budget_minutes
+                .is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0)
+            {
+                break;
+            }
+        }
+        Ok(last)
+    }
+}
+
+/// Refuses a table that was not mined on these features (other points or another order).
+fn check_table(ctx: &Context, train: &Stream, table: &NeighbourTable) -> Result<(), OpError> {
+    let ids = &train.rows.ids;
+    let same = match &table.ids {
+        Some(table_ids) => table_ids == ids,
+        None => ids.iter().enumerate().all(|(row, &id)| row as u64 == id),
+    };
+    if table.points() != train.len() || !same || table.k == 0 {
+        let message = format!("`neighbours` holds {} points but `features` sent {} (or other dataset indices); mine the table on the same features", table.points(), train.len());
+        return Err(fail(ctx, message));
+    }
+    Ok(())
+}
+
+/// The head with the lowest total (the first on ties).
+fn select(losses: &[HeadLoss]) -> usize {
+    losses
+        .iter()
+        .enumerate()
+        .fold(0, |b, (h, l)| if l.total < losses[b].total { h } else { b })
+}
+
+/// Writes `heads.safetensors` and the closing `history.jsonl` line.
+fn finish(ctx: &Context, trainer: &Trainer, best: usize, last: &[HeadLoss]) -> Result<(), OpError> {
+    let dir = ctx.run_dir();
+    let tensors: HashMap<String, candle_core::Tensor> = trainer
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+    candle_core::safetensors::save(&tensors, dir.join("heads.safetensors"))
+        .map_err(|e| fail(ctx, e))?;
+    let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
+    let line = json!({ "selected_head": best, "final_totals": totals, "heads": trainer.shape.heads, "clusters": trainer.shape.clusters });
+    let history = dir.join("history.jsonl");
+    append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
+    ctx.set_status(format!(
+        "selected head {best} (total {:.4})",
+        last.get(best).map_or(f64::NAN, |l| l.total)
+    ));
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The parameters of `ScanFeatures` as written in RON, their documentation and validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::loss::scan::ScanLossKind;
+use crate::model::optim::OptimizerKind;
+use crate::ops::{ParamDoc, ParamError};
+
+/// Parameters of the `ScanFeatures` operator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanFeaturesParams {
+    /// Clusters per head, `C`.
+    pub clusters: usize,
+    /// Heads trained at once; the one with the lowest training loss is selected.
+    #[serde(default = "one")]
+    pub heads: usize,
+    /// Weight `w` of the entropy term (the `Keras` loss ignores it).
+    #[serde(default = "default_entropy_weight")]
+    pub entropy_weight: f64,
+    /// Each anchor's neighbour is drawn from its first `top` mined neighbours.
+    #[serde(default = "default_top")]
+    pub top: usize,
+    /// The clustering loss.
+    #[serde(default)]
+    pub loss: ScanLossKind,
+    /// The optimiser (constant learning rate).
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    /// Anchors per step.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// Passes over every anchor.
+    #[serde(default = "default_epochs")]
+    pub epochs: u64,
+    /// Stop after this many minutes of training.
+    #[serde(default)]
+    pub budget_minutes: Option<f64>,
+}
+
+fn one() -> usize {
+    1
+}
+fn default_entropy_weight() -> f64 {
+    5.0
+}
+fn default_top() -> usize {
+    20
+}
+fn default_batch() -> usize {
+    128
+}
+fn default_epochs() -> u64 {
+    100
+}
+/// SCAN's clustering optimiser: Adam, lr 1e-4, weight decay 1e-4.
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam {
+        lr: 1e-4,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 1e-4,
+        decay_bn_and_bias: false,
+    }
+}
+
+impl Default for ScanFeaturesParams {
+    fn default() -> Self {
+        ScanFeaturesParams {
+            clusters: 10,
+            heads: one(),
+            entropy_weight: default_entropy_weight(),
+            top: default_top(),
+            loss: ScanLossKind::default(),
+            optimizer: default_optimizer(),
+            batch: default_batch(),
+            epochs: default_epochs(),
+            budget_minutes: None,
+        }
+    }
+}
+
+impl ScanFeaturesParams {
+    /// Every bad value at once.
+    pub fn validate(&self) -> Result<(), Vec<ParamError>> {
+        let mut errors = Vec::new();
+        if self.clusters < 2 {
+            let message = format!("must be at least 2, found {}", self.clusters);
+            errors.push(ParamError::new("clusters", message));
+        }
+        for (field, value) in [
+            ("heads", self.heads),
+            ("top", self.top),
+            ("batch", self.batch),
+        ] {
+            if value == 0 {
+                errors.push(ParamError::new(field, "must be at least 1"));
+            }
+        }
+        if !(self.entropy_weight >= 0.0 && self.entropy_weight.is_finite()) {
+            errors.push(ParamError::new("entropy_weight", "must be a number ≥ 0"));
+        }
+        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The documentation `scanflow ops` prints.
+pub const DOCS: &[ParamDoc] = &[
+    ParamDoc { name: "clusters", ty: "usize", doc: "clusters per head, at least 2" },
+    ParamDoc { name: "heads", ty: "usize", doc: "heads trained at once; the lowest final-epoch training loss is selected" },
+    ParamDoc { name: "entropy_weight", ty: "f64", doc: "weight of the entropy of the mean prediction (ignored by the Keras loss)" },
+    ParamDoc { name: "top", ty: "usize", doc: "each anchor's neighbour is drawn from its first `top` mined neighbours (at most the table's k)" },
+    ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
+    ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(..) | AdamW(..)", doc: "the optimiser, at a constant learning rate (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
+    ParamDoc { name: "batch", ty: "usize", doc: "anchors per step" },
+    ParamDoc { name: "epochs", ty: "u64", doc: "passes over every anchor" },
+    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time" },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let params = ScanFeaturesParams {
+            clusters: 1,
+            top: 0,
+            batch: 0,
+            entropy_weight: -1.0,
+            epochs: 0,
+            ..ScanFeaturesParams::default()
+        };
+        let fields: Vec<String> = params
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["clusters", "top", "batch", "entropy_weight", "epochs"]
+        );
+        assert!(ScanFeaturesParams::default().validate().is_ok());
+    }
+}
