@@ -19,6 +19,7 @@ mod collect;
 mod error;
 mod files;
 mod prototypes;
+mod receive;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use serde_json::Value;
 use collect::Collected;
 pub use error::{EvaluateError, RowProblem};
 use prototypes::Prototypes;
+use receive::receive;
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::fsutil::write_atomic;
@@ -117,55 +119,6 @@ impl Operator for Evaluate {
         let document = self.finish(ctx, &collected, prototypes.as_ref())?;
         ctx.send(Payload::Metrics(Arc::new(document)))
     }
-}
-
-/// Reads both inputs to their end, always from the one that is behind (so a single `Images`
-/// node feeding both `images` and, through a model, `input` never waits on a full edge).
-fn receive(
-    ctx: &mut Context,
-    collected: &mut Collected,
-    prototypes: &mut Option<Prototypes>,
-) -> Result<(), OpError> {
-    let (mut features_open, mut images_open) = (true, prototypes.is_some());
-    while features_open || images_open {
-        ctx.check_cancelled()?;
-        let images_behind = prototypes
-            .as_ref()
-            .is_some_and(|p| p.received() < collected.len());
-        if features_open && !(images_open && images_behind) {
-            features_open = receive_features(ctx, collected, prototypes)?;
-        } else if let Some(p) = prototypes {
-            match ctx.recv_images("images")? {
-                Some(batch) => p.offer(&batch, collected, !features_open)?,
-                None => images_open = false,
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Takes one feature batch; `false` at the end of `input`.
-fn receive_features(
-    ctx: &mut Context,
-    collected: &mut Collected,
-    prototypes: &mut Option<Prototypes>,
-) -> Result<bool, OpError> {
-    let Some(payload) = ctx.recv("input")? else {
-        if let Some(p) = prototypes {
-            p.close();
-        }
-        return Ok(false);
-    };
-    let batch = payload.as_features().ok_or_else(|| OpError::WrongPayload {
-        field: "input".into(),
-        found: payload.port_type().describe(),
-        expected: "feature batches".into(),
-    })?;
-    collected.push(batch)?;
-    if let Some(p) = prototypes {
-        p.settle(&batch.indices, collected);
-    }
-    Ok(true)
 }
 
 impl Evaluate {
