@@ -195,6 +195,18 @@ pub enum DataError {
         /// The limit, [`crate::data::decode::MAX_FILE_BYTES`].
         limit: u64,
     },
+    /// The images of an archive read into memory add up to more than the limit.
+    #[error(
+        "the images in archive `{archive}` add up to more than {limit} bytes, the most read \
+         into memory from one archive (a decompression bomb, or a data set that big: extract \
+         it and point the source at the folder)"
+    )]
+    ArchiveTooLarge {
+        /// The archive.
+        archive: std::path::PathBuf,
+        /// The limit, [`crate::data::folder::MAX_ARCHIVE_BYTES`].
+        limit: u64,
+    },
 }
 
 /// Shorthand for results whose error is [`DataError`].

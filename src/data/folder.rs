@@ -290,5 +290,7 @@ fn io_error(path: &Path, source: io::Error) -> DataError {
 mod archive;
 mod dataset;
 
+pub use archive::MAX_ARCHIVE_BYTES;
+
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! Reading ImageFolder images straight from a tar or tar.gz archive, refusing unsafe entry
-//! paths and entries over [`MAX_FILE_BYTES`] (so a decompression bomb is never inflated).
+//! paths, entries over [`MAX_FILE_BYTES`] and more than [`MAX_ARCHIVE_BYTES`] of images in
+//! all (so a decompression bomb is never inflated, not even as many entries under the
+//! per-file limit).
 
 use std::io::Read;
 use std::path::Path;
@@ -9,13 +11,34 @@ use crate::data::decode::MAX_FILE_BYTES;
 use crate::data::error::{DataError, Result};
 use crate::data::tar_reader::{archive_error, entry_name, open_tar};
 
+/// The most image bytes read into memory from one archive (8 GiB); larger data sets belong
+/// in a folder, which is read file by file.
+pub const MAX_ARCHIVE_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
 /// Reads a tar archive (gzipped or not, detected by its magic bytes) and keeps the selected images.
 pub(super) fn scan_archive(path: &Path, split: Option<&str>) -> Result<Vec<Item>> {
+    scan_archive_within(path, split, MAX_ARCHIVE_BYTES)
+}
+
+/// [`scan_archive`] holding at most `limit` bytes of images.
+pub(super) fn scan_archive_within(
+    path: &Path,
+    split: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Item>> {
     let mut archive = open_tar(path)?;
     let mut items = Vec::new();
+    let mut held = 0u64;
     for entry in archive.entries().map_err(|e| archive_error(path, e))? {
         let mut entry = entry.map_err(|e| archive_error(path, e))?;
         if let Some(item) = read_entry(path, &mut entry, split)? {
+            held += entry.size();
+            if held > limit {
+                return Err(DataError::ArchiveTooLarge {
+                    archive: path.to_path_buf(),
+                    limit,
+                });
+            }
             items.push(item);
         }
     }

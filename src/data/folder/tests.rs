@@ -193,3 +193,29 @@ fn corrupt_archive_is_an_archive_error() {
     let err = ImageFolder::open(&path, None).unwrap_err();
     assert!(matches!(err, DataError::Archive { .. }), "{err}");
 }
+
+#[test]
+fn an_archive_whose_images_add_up_past_the_limit_is_refused_naming_it() {
+    // Two small PNGs in the train split: a limit below their sum refuses the archive, one
+    // above it reads both.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("set.tgz");
+    fs::write(&path, tar_bytes(&archive_entries(), true)).unwrap();
+    let sizes: u64 = archive_entries()
+        .iter()
+        .filter(|(name, _)| name.contains("/train/") && name.ends_with(".png"))
+        .map(|(_, bytes)| bytes.len() as u64)
+        .sum();
+    match archive::scan_archive_within(&path, Some("train"), sizes - 1).unwrap_err() {
+        DataError::ArchiveTooLarge { archive, limit } => {
+            assert_eq!((archive, limit), (path.clone(), sizes - 1))
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(
+        archive::scan_archive_within(&path, Some("train"), sizes)
+            .unwrap()
+            .len(),
+        2
+    );
+}
