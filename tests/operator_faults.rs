@@ -52,15 +52,15 @@ fn run_with(fault: &str) -> RunError {
     let failure = scanflow::run(common::graph(&text(fault)), &options).expect_err("must fail");
     let took = start.elapsed();
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    // The others stop: cancelled, or (`relay`, whose consumer is gone) ended early.
+    // The others stop: cancelled, or ended early because a neighbour ended (`relay` loses
+    // its consumer, then `flood` its first consumer, and the other branch may drain and
+    // finish before the cancellation reaches it: which one wins is a race).
     for node in failure.report.nodes.iter().filter(|n| n.id != "bad") {
         assert!(
             matches!(node.state, NodeState::Cancelled | NodeState::Ran),
             "{node:?}"
         );
     }
-    let sink = failure.report.node("other-sink").unwrap();
-    assert_eq!(sink.state, NodeState::Cancelled, "{sink:?}");
     assert_eq!(failure.report.node("bad").unwrap().state, NodeState::Failed);
     assert_eq!(failure.report.node("bad").unwrap().items_in, 20_000);
     let left = node_threads();
