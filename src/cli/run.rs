@@ -79,12 +79,20 @@ fn install_interrupt_handler(options: &RunOptions) {
     }
 }
 
-/// Prints the `summary.txt` a node left in its run folder (e.g. `Evaluate`'s score table).
+/// Figures a node may leave in its run folder, listed under its summary when present.
+const FIGURES: [&str; 2] = ["prototypes.png", "confusion.png"];
+
+/// Prints the `summary.txt` a node left in its run folder (e.g. `Evaluate`'s score table),
+/// then the paths of its figures (the prototype grid and the confusion heat map).
 fn print_summaries(report: &RunReport) {
     for node in &report.nodes {
-        let path = report.run_dir.join(&node.id).join("summary.txt");
-        if let Ok(text) = std::fs::read_to_string(path) {
+        let dir = report.run_dir.join(&node.id);
+        if let Ok(text) = std::fs::read_to_string(dir.join("summary.txt")) {
             println!("{} ({}):\n{text}", node.id, node.operator);
+            for figure in FIGURES.iter().map(|f| dir.join(f)).filter(|p| p.is_file()) {
+                println!("{}", figure.display());
+            }
+            println!();
         }
     }
 }
