@@ -137,3 +137,28 @@ pub fn unscored_notes(sizes: &[u64]) -> Vec<String> {
     }
     notes
 }
+
+/// Each cluster's majority label and its share, one line per cluster, as the Keras example
+/// prints them (`cluster 0 label is: frog  -  accuracy: 31.6 %`), followed by the size;
+/// empty when the document has no per-cluster figures (no labels).
+pub fn majority_lines(document: &Value, classes: &[String]) -> String {
+    let Some(clusters) = document["per_cluster"].as_array() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for stats in clusters {
+        let Some(class) = stats["majority_class"].as_u64() else {
+            continue;
+        };
+        let name = classes
+            .get(class as usize)
+            .map_or_else(|| class.to_string(), String::clone);
+        out.push_str(&format!(
+            "cluster {} label is: {name}  -  accuracy: {:.2} %  (size {})\n",
+            stats["cluster"],
+            stats["purity"].as_f64().unwrap_or(0.0) * 100.0,
+            stats["size"]
+        ));
+    }
+    out
+}

@@ -145,7 +145,14 @@ impl Evaluate {
             remove_stale(&grid);
             notes.push("no prototypes.png: connect `images` (the same images) to draw one".into());
         }
-        let (document, table) = score(dir, collected, notes)?;
+        let (document, mut table) = score(dir, collected, notes)?;
+        let names = collected.names.as_ref().map_or(&[][..], |n| n.classes());
+        let majority =
+            files::majority_lines(&document, if classes.is_empty() { names } else { classes });
+        if !majority.is_empty() {
+            table.push('\n');
+            table.push_str(&majority);
+        }
         let summary = dir.join("summary.txt");
         write_atomic(&summary, table.as_bytes()).map_err(|source| {
             crate::report::ReportWriteError {

@@ -268,3 +268,18 @@ note: empty clusters (size 0): 1
         "no labels: metrics skipped (5 samples, 3 clusters, 1 empty; table in summary.txt)"
     );
 }
+
+#[test]
+fn majority_lines_read_as_the_keras_example_prints_them() {
+    // Two clusters: cluster 0 mostly class 1 ("frog") at purity 0.316, cluster 1 unlabelled.
+    let document = json!({"per_cluster": [
+        {"cluster": 0, "size": 3582, "purity": 0.316, "majority_class": 1, "matched_class": 1},
+        {"cluster": 1, "size": 0, "purity": null, "majority_class": null, "matched_class": null}
+    ]});
+    let classes = vec!["cat".to_string(), "frog".to_string()];
+    assert_eq!(
+        super::files::majority_lines(&document, &classes),
+        "cluster 0 label is: frog  -  accuracy: 31.60 %  (size 3582)\n"
+    );
+    assert_eq!(super::files::majority_lines(&json!({}), &classes), "");
+}
