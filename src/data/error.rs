@@ -195,6 +195,13 @@ pub enum DataError {
         /// The limit, [`crate::data::decode::MAX_FILE_BYTES`].
         limit: u64,
     },
+    /// Packing a store was stopped (the run was cancelled) before every image was decoded;
+    /// the partial file was removed.
+    #[error("packing `{path}` was stopped before it finished; nothing was kept")]
+    PackingStopped {
+        /// The store that was being packed.
+        path: std::path::PathBuf,
+    },
     /// The images of an archive read into memory add up to more than the limit.
     #[error(
         "the images in archive `{archive}` add up to more than {limit} bytes, the most read \

@@ -57,7 +57,8 @@ impl PackedStore {
     /// Opens the store at `path` when it is valid and was packed from `dataset` (same
     /// fingerprint) at `width`×`height`; otherwise decodes `dataset` into a new one on `pool`
     /// (the bytes do not depend on the pool size), calling `progress` with the number of
-    /// images packed so far from time to time. Decode errors name the image; the first
+    /// images packed so far from time to time; when it returns `false` packing stops with
+    /// [`DataError::PackingStopped`] and the partial file is removed. Decode errors name the image; the first
     /// failing index wins.
     pub fn open_or_build(
         dataset: &dyn Dataset,
@@ -65,7 +66,7 @@ impl PackedStore {
         height: u32,
         path: &Path,
         pool: &rayon::ThreadPool,
-        progress: &dyn Fn(usize),
+        progress: &dyn Fn(usize) -> bool,
     ) -> Result<PackedStore> {
         let reuse = || {
             let store = PackedStore::open(path).ok()?;

@@ -24,7 +24,7 @@ pub(super) fn build(
     size: (u32, u32),
     path: &Path,
     pool: &rayon::ThreadPool,
-    progress: &dyn Fn(usize),
+    progress: &dyn Fn(usize) -> bool,
 ) -> Result<()> {
     let (width, height) = size;
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
@@ -82,7 +82,7 @@ fn fill(
     layout: &Layout,
     meta: &[u8],
     pool: &rayon::ThreadPool,
-    progress: &dyn Fn(usize),
+    progress: &dyn Fn(usize) -> bool,
 ) -> Result<()> {
     // SAFETY: the temporary file is private to this build (fresh name, not yet renamed into
     // place), so nothing else maps or resizes it while the map lives.
@@ -93,7 +93,7 @@ fn fill(
     crate::fault::crash_point(crate::fault::STORE_BUILD);
     let pixels =
         &mut map[layout.pixel_offset..layout.pixel_offset + layout.count * layout.image_len()];
-    decode_all(pixels, dataset, layout, pool, progress)?;
+    decode_all(pixels, dataset, layout, pool, progress, temp)?;
     map.flush().map_err(|e| io_error(temp, e))
 }
 
@@ -121,7 +121,8 @@ fn decode_all(
     dataset: &dyn Dataset,
     layout: &Layout,
     pool: &rayon::ThreadPool,
-    progress: &dyn Fn(usize),
+    progress: &dyn Fn(usize) -> bool,
+    temp: &Path,
 ) -> Result<()> {
     let image_len = layout.image_len();
     let (width, height) = (layout.width, layout.height);
@@ -136,7 +137,11 @@ fn decode_all(
         if let Some(err) = failed {
             return Err(err);
         }
-        progress(first + block.len() / image_len);
+        if !progress(first + block.len() / image_len) {
+            return Err(DataError::PackingStopped {
+                path: temp.to_path_buf(),
+            });
+        }
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ fn folder(root: &Path) -> ImageFolder {
 }
 
 fn build(data: &dyn Dataset, size: u32, path: &Path, threads: usize) -> Result<PackedStore> {
-    PackedStore::open_or_build(data, size, size, path, &pool(threads), &|_| {})
+    PackedStore::open_or_build(data, size, size, path, &pool(threads), &|_| true)
 }
 
 #[test]
@@ -99,7 +99,10 @@ fn packs_pngs_exactly_jpegs_closely_and_resizes() {
     let data = folder(&dir.path().join("data"));
     let path = dir.path().join("store.bin");
     let seen = AtomicUsize::new(0);
-    let progress = |n: usize| seen.store(n, Ordering::SeqCst);
+    let progress = |n: usize| {
+        seen.store(n, Ordering::SeqCst);
+        true
+    };
     let store = PackedStore::open_or_build(&data, 4, 4, &path, &pool(2), &progress).unwrap();
     assert_eq!(
         (store.len(), store.width(), store.height(), store.channels()),
@@ -283,4 +286,21 @@ fn cifar10_test_split_packs_and_reopens() {
         start.elapsed()
     );
     assert_eq!(again.image(5_000), store.image(5_000));
+}
+
+#[test]
+fn packing_stops_when_progress_says_so_and_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = folder(&dir.path().join("data"));
+    let path = dir.path().join("store.bin");
+    let err = PackedStore::open_or_build(&data, 4, 4, &path, &pool(2), &|_| false).unwrap_err();
+    assert!(matches!(err, DataError::PackingStopped { .. }), "{err}");
+    assert!(!path.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "data")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -250,8 +250,16 @@ impl Images {
         std::fs::create_dir_all(path.parent().unwrap_or(&path))
             .map_err(|e| OpError::io(&path, e))?;
         let total = dataset.len();
-        let progress = |done: usize| ctx.set_status(format!("packing {done}/{total} images"));
-        let store = PackedStore::open_or_build(dataset, w, h, &path, pool, &progress)?;
+        let progress = |done: usize| {
+            ctx.set_status(format!("packing {done}/{total} images"));
+            ctx.check_cancelled().is_ok()
+        };
+        let store = PackedStore::open_or_build(dataset, w, h, &path, pool, &progress).map_err(
+            |e| match e {
+                DataError::PackingStopped { .. } => OpError::Cancelled,
+                e => e.into(),
+            },
+        )?;
         ctx.set_status(String::new());
         Ok(store)
     }
