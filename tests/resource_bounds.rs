@@ -75,18 +75,18 @@ fn per_epoch(samples: &[(f64, u64)], epochs: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Asserts no sample after the first epoch exceeds the size at its end by more than 5 %
-/// (memory falls as the run winds down and frees its buffers, which is fine).
-fn assert_flat(samples: &[(f64, u64)], epochs: usize) -> Vec<u64> {
+/// Asserts no sample after the first `warm_up` epochs exceeds the size at their end by more
+/// than 5 % (memory falls as the run winds down and frees its buffers, which is fine).
+fn assert_flat(samples: &[(f64, u64)], epochs: usize, warm_up: usize) -> Vec<u64> {
     let curve = per_epoch(samples, epochs);
-    let first_epoch_end = samples.last().unwrap().0 / epochs as f64;
-    let base = curve[0] as f64;
-    for &(t, kib) in samples.iter().filter(|(t, _)| *t > first_epoch_end) {
+    let warm_up_end = samples.last().unwrap().0 * warm_up as f64 / epochs as f64;
+    let base = curve[warm_up - 1] as f64;
+    for &(t, kib) in samples.iter().filter(|(t, _)| *t > warm_up_end) {
         let growth = (kib as f64 - base) / base;
         assert!(
             growth <= 0.05,
-            "resident memory {kib} KiB at {t:.2} s is {:.1} % above the first epoch's {base} KiB; \
-             per epoch: {curve:?}",
+            "resident memory {kib} KiB at {t:.2} s is {:.1} % above the size after epoch \
+             {warm_up} ({base} KiB); per epoch: {curve:?}",
             growth * 100.0
         );
     }
@@ -95,11 +95,14 @@ fn assert_flat(samples: &[(f64, u64)], epochs: usize) -> Vec<u64> {
 
 #[test]
 fn a_long_augmentation_stream_keeps_memory_flat() {
-    // 3,000 images an epoch: enough batches of 256 for the pipeline to fill in the first.
+    // 3,000 images an epoch. On an idle machine an epoch takes about 70 ms, less than the
+    // pipeline needs to fill (a clean CI run saw +2.9 % then +2.9 % over epochs 1–3, flat
+    // after), so this short soak measures from the end of epoch 3; the 50-epoch soak below
+    // measures from the end of epoch 1, as the issue asks.
     let epochs = 8;
     let samples = soak(300, epochs);
     assert!(samples.len() > 20, "too few samples: {samples:?}");
-    assert_flat(&samples, epochs);
+    assert_flat(&samples, epochs, 3);
 }
 
 /// The figure for the report: 50 epochs of 10,000 images (a few minutes; run with
@@ -109,7 +112,7 @@ fn a_long_augmentation_stream_keeps_memory_flat() {
 fn fifty_epochs_keep_memory_flat() {
     let epochs = 50;
     let samples = soak(1000, epochs);
-    let curve = assert_flat(&samples, epochs);
+    let curve = assert_flat(&samples, epochs, 1);
     for epoch in [1, 10, 25, 49, 50] {
         println!("end of epoch {epoch}: {} KiB resident", curve[epoch - 1]);
     }
