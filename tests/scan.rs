@@ -13,14 +13,8 @@ use tiny_scan::{fail, graph, json_lines, succeed, PAIRS, PER_CLASS};
 fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
-    let graph = graph(
-        dir.path(),
-        ", clusters: 20, heads: 3",
-        ", views: 2, pick: Random(top: 5)",
-        PER_CLASS,
-        "",
-    );
-    succeed(&graph, &runs);
+    let first = graph(dir.path(), ", clusters: 20, heads: 3", PAIRS, PER_CLASS, "");
+    succeed(&first, &runs);
     let node = runs.join("tiny/scan");
     let history = json_lines(&node.join("history.jsonl"));
     assert_eq!(history.len(), 3, "2 epochs and the selection: {history:?}");
@@ -64,6 +58,16 @@ fn scan_trains_heads_selects_one_and_feeds_cluster_encoding() {
     for row in probabilities.data.chunks(20) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
+    // Editing the Scan node trains it again from scratch: its history then describes the
+    // new run alone, not the old epochs followed by the new ones.
+    let scan = ", clusters: 20, heads: 3, entropy_weight: 4.0";
+    succeed(&graph(dir.path(), scan, PAIRS, PER_CLASS, ""), &runs);
+    let history = json_lines(&node.join("history.jsonl"));
+    assert_eq!(
+        history.len(),
+        3,
+        "the new 2 epochs and selection: {history:?}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::cancel::CancelToken;
 use super::channel::{Input, Output};
-use super::stats::NodeStats;
+use super::stats::{bump, NodeStats};
 use super::OpError;
 use crate::data::ImageBatch;
 use crate::payload::Payload;
@@ -161,10 +161,14 @@ impl Context {
     }
 
     /// Flushes pending output, then sleeps up to `duration`, returning `Err(Cancelled)`
-    /// early if the run stops.
+    /// early if the run stops. For a node polling inputs that have nothing ready: the
+    /// sleep counts as waiting for input in the run report, not as busy time.
     pub fn sleep(&mut self, duration: Duration) -> Result<(), OpError> {
         self.output.flush()?;
-        if self.cancel.wait(duration) {
+        let start = std::time::Instant::now();
+        let cancelled = self.cancel.wait(duration);
+        bump(&self.stats.blocked_in_ns, start.elapsed().as_nanos() as u64);
+        if cancelled {
             Err(OpError::Cancelled)
         } else {
             Ok(())

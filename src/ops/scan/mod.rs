@@ -19,6 +19,7 @@ use crate::data::ViewBatch;
 use crate::fsutil::append_line;
 use crate::model::ModelArtifact;
 use crate::ops::training::epochs::{announce_resume, run_epochs, EpochPlan};
+use crate::ops::training::history::history_path;
 use crate::ops::training::{failed, save_cluster_model};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
@@ -121,7 +122,7 @@ fn finish(ctx: &mut Context, mut trainer: Trainer) -> Result<(), OpError> {
     trainer.model.select_head(best).map_err(failed)?;
     let dir = ctx.run_dir().to_path_buf();
     let line = json!({ "selected_head": best, "final_totals": trainer.last_totals, "epochs": trainer.progress.epoch });
-    append_line(&dir.join("history.jsonl"), &line.to_string()).map_err(failed)?;
+    append_line(&history_path(&dir), &line.to_string()).map_err(failed)?;
     let artifact = save_cluster_model(&trainer.model, &dir, Scan::NAME)?;
     ctx.set_status(format!("selected head {best}"));
     ctx.send(Payload::Model(Arc::new(artifact)))

@@ -24,6 +24,7 @@ use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::cluster::heads::HeadLoss;
 use crate::data::NeighbourTable;
 use crate::fsutil::append_line;
+use crate::ops::training::history::{history_path, restart_history};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 pub use params::ScanFeaturesParams;
@@ -113,7 +114,8 @@ impl ScanFeatures {
         table: &NeighbourTable,
     ) -> Result<Vec<HeadLoss>, OpError> {
         let started = Instant::now();
-        let history = ctx.run_dir().join("history.jsonl");
+        restart_history(ctx.run_dir(), 0)?;
+        let history = history_path(ctx.run_dir());
         let mut last = Vec::new();
         for epoch in 0..self.params.epochs {
             ctx.check_cancelled()?;
@@ -176,7 +178,7 @@ fn finish(ctx: &Context, trainer: &Trainer, best: usize, last: &[HeadLoss]) -> R
         .map_err(|e| fail(ctx, e))?;
     let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
     let line = json!({ "selected_head": best, "final_totals": totals, "heads": trainer.shape.heads, "clusters": trainer.shape.clusters });
-    let history = dir.join("history.jsonl");
+    let history = history_path(dir);
     append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
     ctx.set_status(format!(
         "selected head {best} (total {:.4})",

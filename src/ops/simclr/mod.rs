@@ -18,6 +18,7 @@ use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::fsutil::append_line;
 use crate::model::ModelArtifact;
 use crate::ops::training::epochs::announce_first_epoch;
+use crate::ops::training::history::{history_path, restart_history};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 use monitor::Monitor;
@@ -87,6 +88,7 @@ impl Operator for SimClr {
                 trainer.progress.epoch
             ));
         }
+        restart_history(ctx.run_dir(), trainer.progress.epoch)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(ctx.workers())
             .build()
@@ -165,7 +167,7 @@ impl Run<'_> {
         }
         let status = self.trainer.progress.with_time_left(status_line(&summary));
         self.ctx.set_status(status);
-        let history = self.ctx.run_dir().join("history.jsonl");
+        let history = history_path(self.ctx.run_dir());
         append_line(&history, &summary.to_string()).map_err(failed)
     }
 
@@ -192,7 +194,7 @@ impl Run<'_> {
                     &self.pool,
                 )?;
                 let line = json!({ "final_knn_accuracy": accuracy, "epochs": self.trainer.progress.epoch });
-                append_line(&dir.join("history.jsonl"), &line.to_string()).map_err(failed)?;
+                append_line(&history_path(&dir), &line.to_string()).map_err(failed)?;
                 self.ctx
                     .set_status(format!("kNN monitor accuracy {:.2} %", accuracy * 100.0));
             }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::history::{history_path, restart_history};
 use super::{failed, Progress};
 use crate::data::ViewBatch;
 use crate::fsutil::append_line;
@@ -57,7 +58,11 @@ pub fn run_epochs<T: EpochTrainer>(
         }
         let t = match trainer.as_mut() {
             Some(t) => t,
-            None => trainer.insert(start(ctx, &batch)?),
+            None => {
+                let t = trainer.insert(start(ctx, &batch)?);
+                restart_history(ctx.run_dir(), t.progress().epoch)?;
+                t
+            }
         };
         if pace.epoch < t.progress().epoch || pace.batch < 2 {
             continue;
@@ -95,7 +100,7 @@ fn end_epoch<T: EpochTrainer>(
         trainer.save_checkpoint(&checkpoints, ctx.cache_key())?;
     }
     ctx.set_status(trainer.progress().with_time_left((plan.status)(&summary)));
-    let history = ctx.run_dir().join("history.jsonl");
+    let history = history_path(ctx.run_dir());
     append_line(&history, &summary.to_string()).map_err(failed)
 }
 

@@ -4,6 +4,7 @@
 //! epoch loop of the cluster trainers.
 
 pub mod epochs;
+pub mod history;
 mod time_left;
 
 use std::path::{Path, PathBuf};
