@@ -1,5 +1,6 @@
 //! Neighbour mining end to end: a RON graph `Features(source: Npy(...)) → Knn(...)` on a
-//! generated `.npy`, its files, and the cached table replayed to a consumer added later.
+//! generated `.npy`, its files, the cached table replayed to a consumer added later, and
+//! the saved HNSW index reused by an edited node.
 
 mod common;
 
@@ -72,6 +73,45 @@ fn features_to_knn_writes_tables_and_replays_them() {
     assert_eq!(second.node("features").unwrap().state, NodeState::Skipped);
     assert_eq!(second.node("reader").unwrap().state, NodeState::Ran);
     assert_eq!(second.node("reader").unwrap().items_in, 300);
+}
+
+fn quality(runs: &Path, node: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(runs.join("mine").join(node).join("quality.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn an_edited_knn_node_reuses_its_saved_hnsw_index_when_the_construction_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = dir.path().join("features.npy");
+    let (data, _) = clustered(300, 16, 6, 0.3, 5);
+    write_npy_f32(&npy, 300, 16, &data).unwrap();
+    let runs = dir.path().join("runs");
+    let text = graph_text(&npy, false);
+    run(&text, &runs);
+    assert_eq!(quality(&runs, "approx")["index_reused"], false);
+    let graph_file = runs.join("mine/approx/hnsw.graph");
+    let built = std::fs::read(&graph_file).unwrap();
+
+    let wider = text.replace(
+        "k: 5, index: Hnsw(m: 8, ef_construction: 100, ef_search: 64)",
+        "k: 7, index: Hnsw(m: 8, ef_construction: 100, ef_search: 80)",
+    );
+    let second = run(&wider, &runs);
+    assert_eq!(second.node("approx").unwrap().state, NodeState::Ran);
+    let report = quality(&runs, "approx");
+    assert_eq!(report["index_reused"], true, "{report}");
+    assert!(report["recall_at_k"].as_f64().unwrap() >= 0.9, "{report}");
+    let (n, k, _) = read_npy_u32(&runs.join("mine/approx/neighbours.npy")).unwrap();
+    assert_eq!((n, k), (300, 7));
+    assert_eq!(std::fs::read(&graph_file).unwrap(), built);
+
+    let rebuilt = text.replace("Hnsw(m: 8,", "Hnsw(m: 12,");
+    run(&rebuilt, &runs);
+    let report = quality(&runs, "approx");
+    assert_eq!(report["index_reused"], false, "{report}");
+    let why = report["index_rebuilt_because"].as_str().unwrap();
+    assert!(why.contains("m 8, ef_construction 100"), "{why}");
 }
 
 mod check {

@@ -1,7 +1,10 @@
 //! `Knn`: mines each point's k nearest neighbours (cosine similarity) from all the feature
 //! batches it receives — SCAN's step 2. Writes `neighbours.npy` (`<u4`, N×k),
 //! `similarities.npy` (`<f4`, N×k) and `quality.json` into its run folder (plus the HNSW
-//! index and its sidecar when approximate) and sends the table once.
+//! index and its sidecar when approximate) and sends the table once. An HNSW index already
+//! in the run folder, built from the same features with the same `m` and
+//! `ef_construction`, is reused rather than rebuilt: a re-run that changes only `k` or
+//! `ef_search` (or resumes after a crash while querying) skips the build.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -197,11 +200,22 @@ impl Knn {
             report["query_seconds"] = json!(start.elapsed().as_secs_f64());
             return Ok((table, report));
         };
-        ctx.set_status(format!("building HNSW over {} points", rows.len()));
         let start = Instant::now();
-        let index = HnswIndex::build(rows, params, pool);
+        let index = match HnswIndex::reusable(ctx.run_dir(), rows, params) {
+            Ok(index) => {
+                report["index_reused"] = json!(true);
+                index
+            }
+            Err(why_not) => {
+                ctx.set_status(format!("building HNSW over {} points", rows.len()));
+                report["index_reused"] = json!(false);
+                report["index_rebuilt_because"] = json!(why_not);
+                let index = HnswIndex::build(rows, params, pool);
+                index.save(ctx.run_dir(), rows)?;
+                index
+            }
+        };
         let built = start.elapsed().as_secs_f64();
-        index.save(ctx.run_dir(), rows)?;
         let start = Instant::now();
         let table = index.query_all(rows, k, pool)?;
         let queried = start.elapsed().as_secs_f64();

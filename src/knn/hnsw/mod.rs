@@ -6,7 +6,9 @@
 //! similarities are recomputed as exact dot products and rows sorted (similarity
 //! descending, lower index first). A point the graph returns too few neighbours for is
 //! answered exactly. The graph can be saved (`hnsw.graph`, see [`file`]) with a JSON
-//! sidecar naming the features it was built from, and is refused for other features.
+//! sidecar naming the features it was built from, and is refused for other features;
+//! [`HnswIndex::reusable`] returns a saved graph built from the same features and
+//! construction parameters, so a caller can skip the build.
 //!
 //! Why not `hnsw_rs`: profiled on 20,000 × 128 clustered points (m 16, ef 200), 59 % of
 //! its time went to `search_layer` itself, almost all of it two dependent cache misses
@@ -180,30 +182,58 @@ pub fn load_and_query(
     ef_search: usize,
     pool: &ThreadPool,
 ) -> Result<NeighbourTable, KnnError> {
-    let sidecar = verify_saved(dir, rows)?;
-    let path = dir.join(GRAPH_FILE);
-    let graph = file::read(&path).map_err(|message| KnnError::Index {
-        path: path.clone(),
-        message,
-    })?;
-    if graph.len() != rows.len() || graph.m != sidecar.params.m.clamp(2, 255) {
-        return Err(KnnError::ForeignIndex {
-            path,
-            message: format!(
-                "it links {} points with m {} but its sidecar says {} points with m {}",
-                graph.len(),
-                graph.m,
-                sidecar.points,
-                sidecar.params.m
-            ),
-        });
+    let mut index = HnswIndex::load(dir, rows)?;
+    index.params.ef_search = ef_search;
+    index.query_all(rows, k, pool)
+}
+
+impl HnswIndex {
+    /// Reloads the index saved in `dir`, refused unless it was built from exactly `rows`
+    /// (its sidecar and graph file are checked against each other and against `rows`).
+    pub fn load(dir: &Path, rows: &UnitRows) -> Result<Self, KnnError> {
+        let sidecar = verify_saved(dir, rows)?;
+        let path = dir.join(GRAPH_FILE);
+        let graph = file::read(&path).map_err(|message| KnnError::Index {
+            path: path.clone(),
+            message,
+        })?;
+        if graph.len() != rows.len() || graph.m != sidecar.params.m.clamp(2, 255) {
+            return Err(KnnError::ForeignIndex {
+                path,
+                message: format!(
+                    "it links {} points with m {} but its sidecar says {} points with m {}",
+                    graph.len(),
+                    graph.m,
+                    sidecar.points,
+                    sidecar.params.m
+                ),
+            });
+        }
+        Ok(HnswIndex {
+            graph,
+            params: sidecar.params,
+            dot: distance::pick(),
+        })
     }
-    let view = View {
-        graph: &graph,
-        rows,
-        dot: distance::pick(),
-    };
-    query_all(&view, k, ef_search, pool)
+
+    /// The index saved in `dir` when it was built from exactly `rows` with the construction
+    /// parameters of `params` (`ef_search` is taken from `params`); otherwise why not, for
+    /// the caller to report before it builds afresh. Nothing is written either way.
+    pub fn reusable(dir: &Path, rows: &UnitRows, params: HnswParams) -> Result<Self, String> {
+        if !dir.join(SIDECAR).is_file() {
+            return Err("no saved index".into());
+        }
+        let mut index = HnswIndex::load(dir, rows).map_err(|e| e.to_string())?;
+        let saved = index.params;
+        if (saved.m, saved.ef_construction) != (params.m, params.ef_construction) {
+            return Err(format!(
+                "the saved index was built with m {}, ef_construction {}",
+                saved.m, saved.ef_construction
+            ));
+        }
+        index.params = params;
+        Ok(index)
+    }
 }
 
 /// Queries every point for k+1 neighbours, drops itself, fills short rows exactly. Rows
