@@ -4,6 +4,10 @@ RUNS runs, in the Rust bench's output format; then how far the two tables agree.
 
     KNN_NPY_DIR=/tmp/knn-npy cargo bench --bench knn        # writes random_D.npy, scanflow_D.npy
     /tmp/knnref/bin/python benches/knn_faiss.py /tmp/knn-npy [RUNS=3]
+    /tmp/knnref/bin/python benches/knn_faiss.py /tmp/knn-npy/clustered_250000.npy [RUNS=1]
+
+The second form searches one `.npy` (e.g. the points `benches/knn_hnsw.rs` wrote with
+KNN_NPY_OUT), the exact side of the HNSW crossover.
 
 Set up once: python3 -m venv /tmp/knnref && /tmp/knnref/bin/pip install faiss-cpu numpy
 """
@@ -49,17 +53,26 @@ def agreement(ours_path, theirs):
     return same_rows, common / ours.size
 
 
+def report(path, runs):
+    """Searches the points in `path`; returns faiss' table."""
+    x = np.ascontiguousarray(np.load(path), np.float32)
+    ids, walls, cpus = search(x, runs)
+    each = ", ".join(f"{w:.2f}" for w in walls)
+    print(f"faiss {faiss.__version__} exact top-{K} {x.shape[0]}x{x.shape[1]}: runs [{each}] s; "
+          f"median {median(walls):.2f} s wall, {median(cpus):.2f} s CPU")
+    return ids
+
+
 def main():
-    folder = sys.argv[1]
+    target = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     faiss.omp_set_num_threads(2)
+    if target.endswith(".npy"):
+        report(target, runs)
+        return
     for dim in (128, 512):
-        x = np.ascontiguousarray(np.load(os.path.join(folder, f"random_{dim}.npy")), np.float32)
-        ids, walls, cpus = search(x, runs)
-        each = ", ".join(f"{w:.2f}" for w in walls)
-        print(f"faiss {faiss.__version__} exact top-{K} {x.shape[0]}x{dim}: runs [{each}] s; "
-              f"median {median(walls):.2f} s wall, {median(cpus):.2f} s CPU")
-        ours = os.path.join(folder, f"scanflow_{dim}.npy")
+        ids = report(os.path.join(target, f"random_{dim}.npy"), runs)
+        ours = os.path.join(target, f"scanflow_{dim}.npy")
         if os.path.exists(ours):
             rows, common = agreement(ours, ids)
             print(f"  vs scanflow: identical rows {rows:.4f}, neighbours in common {common:.5f}")

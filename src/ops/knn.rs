@@ -21,20 +21,26 @@ use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 
 /// Up to this many points `Auto` searches exactly; above it, HNSW with the default
-/// parameters (m 16, ef 100/64). Measured with `benches/knn_hnsw.rs` (release, 2 threads,
-/// CPU seconds, load average 6–12 on the 2-core machine; clustered synthetic 128-D data,
-/// 100 clusters, spread 0.5, the hard case: each cluster's spread is isotropic 128-D noise):
-/// at 60,000 points exact top-20 took 10.6 CPU-s against 15.3 for HNSW build + query
-/// (recall@20 0.997); at 250,000, 136–148 against 114–157 over three runs (recall
-/// 0.952–0.954). Peak RSS at 250,000: exact 1.13×, HNSW 1.46× the features plus table. From 60,000 to 250,000 exact grew as N^1.85 and HNSW as about N^1.6,
-/// so HNSW overtakes exact around 300,000 points, but only by N^0.2 beyond: 3× would take
-/// tens of millions of points at this recall, and at 1,000,000 exact extrapolates (N²
-/// from 250,000) to about 2,400 CPU-s against about 1,500 for HNSW, whose recall on this
-/// data falls below 0.95 there (not run: over 20 minutes on the loaded machine). On real
-/// CIFAR-10 features (50,000 × 128) exact took 6.7 CPU-s against 16.3 for HNSW (recall
-/// 0.9997). The cost ratio barely depends on D (both sides are dominated by D-long dot
-/// products), so the threshold is on N alone.
-pub const AUTO_EXACT_MAX: usize = 300_000;
+/// parameters (m 16, ef 100/64). Measured with `benches/knn_hnsw.rs` (test profile, 2
+/// threads, wall seconds, quiet 2-core machine, load ≈ 1.9) on clustered synthetic 128-D
+/// data (100 clusters, spread 0.5: the hard case, each cluster's spread is isotropic 128-D
+/// noise), exact top-20 against HNSW build + query:
+///
+/// | points | exact | HNSW (recall@20) | hnswlib, same file | faiss `IndexFlatIP` |
+/// |---|---|---|---|---|
+/// | 60,000 | 5.06 | 6.18 (0.997) | | |
+/// | 120,000 | 18.8 | 20.7 (0.986) | | |
+/// | 250,000 | 91.9 | 63.6 (0.953) | 73.5 (0.953) | 200.6 |
+///
+/// So HNSW overtakes exact at about 150,000 points and is 1.44× faster at 250,000 (3.15×
+/// faster than faiss' exact search there). From 60,000 to 250,000 exact grew as N^2.0 and
+/// HNSW as N^1.6, so a 3× margin over our exact search would take about 1,500,000 points,
+/// where these parameters' recall would already be below 0.95 (not run: exact alone would
+/// take over 25 minutes at 1,000,000 points on 2 cores). On real CIFAR-10
+/// features (50,000 × 128) exact took 6.7 CPU-s against 16.3 for HNSW (recall 0.9997).
+/// The cost ratio barely depends on D (both sides are dominated by D-long dot products),
+/// so the threshold is on N alone.
+pub const AUTO_EXACT_MAX: usize = 150_000;
 
 /// How neighbours are searched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +117,7 @@ impl Operator for Knn {
         ParamDoc {
             name: "index",
             ty: "Exact | Hnsw(m, ef_construction, ef_search) | Auto",
-            doc: "the search; Auto is exact up to 300,000 points, HNSW above",
+            doc: "the search; Auto is exact up to 150,000 points, HNSW above",
         },
     ];
     const INPUTS: &'static [InputPort] = &[InputPort {
