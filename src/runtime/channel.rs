@@ -34,6 +34,8 @@ pub(crate) type Chunk = Vec<Payload>;
 /// The receiving end of one input edge.
 pub struct Input {
     receiver: Receiver<Chunk>,
+    /// Index of the edge in the run's edge list (what a blocked receive waits on).
+    edge: usize,
     local: std::vec::IntoIter<Payload>,
     cancel: CancelToken,
     stats: Arc<NodeStats>,
@@ -42,11 +44,13 @@ pub struct Input {
 impl Input {
     pub(crate) fn new(
         receiver: Receiver<Chunk>,
+        edge: usize,
         cancel: CancelToken,
         stats: Arc<NodeStats>,
     ) -> Self {
         Input {
             receiver,
+            edge,
             local: Vec::new().into_iter(),
             cancel,
             stats,
@@ -72,10 +76,12 @@ impl Input {
     /// Waits for the next payload; `Ok(None)` at end of stream.
     pub(crate) fn recv_blocking(&mut self) -> Result<Option<Payload>, OpError> {
         let start = Instant::now();
+        self.stats.begin_wait(self.edge, false);
         let result = select! {
             recv(self.receiver) -> chunk => Ok(chunk.ok()),
             recv(self.cancel.receiver()) -> _ => Err(OpError::Cancelled),
         };
+        self.stats.end_wait();
         bump(&self.stats.blocked_in_ns, start.elapsed().as_nanos() as u64);
         Ok(result?.and_then(|chunk| self.take(chunk)))
     }
@@ -100,6 +106,8 @@ impl Input {
 struct Target {
     sender: Sender<Chunk>,
     edge: Arc<EdgeStats>,
+    /// Index of the edge in the run's edge list (what a blocked send waits on).
+    index: usize,
     pending: Chunk,
     pending_bytes: usize,
     open: bool,
@@ -127,10 +135,11 @@ impl Output {
         }
     }
 
-    pub(crate) fn connect(&mut self, sender: Sender<Chunk>, edge: Arc<EdgeStats>) {
+    pub(crate) fn connect(&mut self, sender: Sender<Chunk>, edge: Arc<EdgeStats>, index: usize) {
         self.targets.push(Target {
             sender,
             edge,
+            index,
             pending: Vec::new(),
             pending_bytes: 0,
             open: true,
@@ -217,6 +226,7 @@ impl Output {
         };
         target.edge.record_send(target.edge.capacity, payloads);
         let start = Instant::now();
+        self.stats.begin_wait(target.index, true);
         let result = select! {
             send(target.sender, chunk) -> sent => {
                 target.open &= sent.is_ok();
@@ -224,6 +234,7 @@ impl Output {
             }
             recv(self.cancel.receiver()) -> _ => Err(OpError::Cancelled),
         };
+        self.stats.end_wait();
         bump(
             &self.stats.blocked_out_ns,
             start.elapsed().as_nanos() as u64,

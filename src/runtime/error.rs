@@ -87,6 +87,18 @@ pub enum RunError {
     /// The run was cancelled from outside (Ctrl-C).
     #[error("interrupted; finished nodes keep their results")]
     Interrupted,
+    /// A cycle of nodes blocked on one another's channels: none of them can move again.
+    #[error(
+        "deadlock: {cycle}. None of these nodes can move again, so the run stopped; finished \
+         nodes keep their results. A node that holds one input back until another arrives \
+         cannot share a stream with the nodes that compute that other input: give it its own \
+         source node (as graphs/keras-example.ron does for its evaluation), or raise its \
+         `capacity` so that the whole stream fits"
+    )]
+    Deadlock {
+        /// Who waits for whom, in words.
+        cycle: String,
+    },
     /// Some nodes did not stop within the grace period after cancellation.
     #[error("nodes {nodes:?} did not stop within {seconds} s of cancellation: {cause}")]
     Stuck {

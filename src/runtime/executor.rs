@@ -29,6 +29,8 @@ pub(super) struct Run<'g> {
     pub(super) errors: Vec<Option<String>>,
     pub(super) stats: Vec<Arc<NodeStats>>,
     pub(super) edges: Vec<Arc<EdgeStats>>,
+    /// (producer, consumer) node indices of each edge in `edges`.
+    pub(super) edge_nodes: Vec<(usize, usize)>,
     pub(super) cancel: CancelToken,
     pub(super) first_error: Option<RunError>,
 }
@@ -84,6 +86,7 @@ impl<'g> Run<'g> {
             errors: vec![None; n],
             stats: (0..n).map(|_| Arc::new(NodeStats::default())).collect(),
             edges: Vec::new(),
+            edge_nodes: Vec::new(),
             cancel: CancelToken::new(),
             first_error: None,
         }
@@ -179,12 +182,15 @@ impl<'g> Run<'g> {
                     edge.field,
                     capacity,
                 ));
+                let index = self.edges.len();
                 self.edges.push(stats.clone());
+                self.edge_nodes.push((edge.from, to));
                 if let Some(producer) = contexts[edge.from].as_mut() {
-                    producer.output.connect(sender, stats);
+                    producer.output.connect(sender, stats, index);
                 }
                 if let Some(consumer) = contexts[to].as_mut() {
-                    let input = Input::new(receiver, self.cancel.clone(), self.stats[to].clone());
+                    let (cancel, stats) = (self.cancel.clone(), self.stats[to].clone());
+                    let input = Input::new(receiver, index, cancel, stats);
                     consumer.inputs.push((edge.field, input));
                     let from = graph.nodes[edge.from].id.clone();
                     consumer.sources.push((edge.field, from));

@@ -11,6 +11,7 @@ mod cache;
 mod cancel;
 mod channel;
 mod context;
+mod deadlock;
 mod error;
 mod executor;
 mod node_thread;

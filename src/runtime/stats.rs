@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::deadlock::Wait;
+
 /// Adds to a counter that only one thread writes: a plain load and store, cheaper than an
 /// atomic read-modify-write on the per-message hot path.
 pub(crate) fn bump(counter: &AtomicU64, by: u64) {
@@ -22,6 +24,10 @@ pub struct NodeStats {
     pub(crate) blocked_out_ns: AtomicU64,
     pub(crate) total: AtomicU64,
     pub(crate) status: Mutex<String>,
+    /// The wait the node is blocked in right now, packed by [`Wait::encode`]; 0 when not.
+    wait: AtomicU64,
+    /// Blocking episodes so far.
+    episodes: AtomicU64,
 }
 
 impl NodeStats {
@@ -43,6 +49,28 @@ impl NodeStats {
     /// The node's latest status line.
     pub fn status(&self) -> String {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Records that the node blocks on edge `edge` (sending into it, or receiving from it).
+    pub(crate) fn begin_wait(&self, edge: usize, sending: bool) {
+        let episode = self.episodes.load(Relaxed) + 1;
+        self.episodes.store(episode, Relaxed);
+        let wait = Wait {
+            episode,
+            edge,
+            sending,
+        };
+        self.wait.store(wait.encode(), Relaxed);
+    }
+
+    /// Records that the node is no longer blocked.
+    pub(crate) fn end_wait(&self) {
+        self.wait.store(0, Relaxed);
+    }
+
+    /// The wait the node is blocked in right now.
+    pub(crate) fn current_wait(&self) -> Option<Wait> {
+        Wait::decode(self.wait.load(Relaxed))
     }
 
     pub(crate) fn blocked_in(&self) -> Duration {

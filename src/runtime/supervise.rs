@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::cache;
+use super::deadlock::{self, Watch};
 use super::executor::{Collected, Run};
 use super::node_thread::{Finished, Outcome};
 use super::progress::Progress;
@@ -35,6 +36,7 @@ impl Run<'_> {
         let mut finished = vec![false; self.graph.nodes.len()];
         let mut cancelled_at: Option<Instant> = None;
         let mut interrupted = false;
+        let mut deadlocks = Watch::default();
         while running > 0 {
             match done.recv_timeout(TICK) {
                 Ok(f) => {
@@ -44,6 +46,9 @@ impl Run<'_> {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if !self.cancel.is_cancelled() {
+                self.watch_deadlock(&mut deadlocks);
             }
             if options.cancel.is_cancelled() && !self.cancel.is_cancelled() {
                 interrupted = true;
@@ -63,6 +68,16 @@ impl Run<'_> {
             Some(error) => Err(error),
             None if interrupted => Err(RunError::Interrupted),
             None => Ok(collected),
+        }
+    }
+
+    /// Stops the run when a cycle of blocked nodes has held for [`deadlock::HOLD`].
+    fn watch_deadlock(&mut self, watch: &mut Watch) {
+        let waits: Vec<_> = self.stats.iter().map(|s| s.current_wait()).collect();
+        if let Some(cycle) = watch.check(&waits, &self.edge_nodes) {
+            let cycle = deadlock::describe(&cycle, &self.edges);
+            self.first_error.get_or_insert(RunError::Deadlock { cycle });
+            self.cancel.cancel();
         }
     }
 

@@ -178,6 +178,41 @@ test_operator!(FailPass, TOKEN_INPUT, Some(TOKEN), |self, ctx| {
     )))
 });
 
+// Reads every token, then sends one (a reduction such as a neighbour search).
+test_operator!(Total, TOKEN_INPUT, Some(TOKEN), |self, ctx| {
+    let mut n = 0;
+    while ctx.recv("input")?.is_some() {
+        n += 1;
+    }
+    ctx.send(token(n))
+});
+
+const GATE_INPUTS: &[InputPort] = &[
+    InputPort {
+        field: "input",
+        payload: TOKEN,
+        required: true,
+        doc: "tokens, read once `after` has sent one",
+    },
+    InputPort {
+        field: "after",
+        payload: TOKEN,
+        required: true,
+        doc: "the token to wait for (a trained model, say)",
+    },
+];
+
+// Waits for one token on `after`, then counts `input` (as Encode waits for its model).
+test_operator!(Gate, GATE_INPUTS, None, |self, ctx| {
+    ctx.recv("after")?;
+    let mut n = 0u64;
+    while ctx.recv("input")?.is_some() {
+        n += 1;
+    }
+    ctx.set_status(n.to_string());
+    Ok(())
+});
+
 /// The built-in operators plus the test ones.
 pub fn registry() -> Registry {
     let mut registry = Registry::builtin();
@@ -194,6 +229,7 @@ pub fn registry() -> Registry {
         .register::<Deaf>()
         .register::<FirstArrival>();
     registry.register::<Burst>();
+    registry.register::<Total>().register::<Gate>();
     registry.register::<PanicPass>().register::<FailPass>();
     registry
 }
