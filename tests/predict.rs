@@ -1,12 +1,14 @@
 //! `scanflow predict` through the binary: a run folder without a model, and one holding a
 //! model that is not a cluster model, exit with code 2 and a message naming the folder; a
-//! trained Scan model predicts what `Encode(output: Clusters)` gave the same images.
+//! trained Scan model predicts what `Encode(output: Clusters)` gave the same images, and a
+//! `Knn` node's folder (exact, or its saved HNSW index) finds each image among the images it
+//! indexed, followed by that image's own mined neighbours.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scanflow::data::{read_npy_ids, read_npy_matrix, ImageFolder};
+use scanflow::data::{read_npy_ids, read_npy_matrix, read_npy_u32, ImageFolder};
 
 #[test]
 fn predict_refuses_folders_without_a_cluster_model() {
@@ -58,6 +60,7 @@ fn tiny_scan_graph(dir: &Path) -> PathBuf {
         "eval-views": Augment(input: "eval", views: 1, recipe: Eval(size: (32, 32))),
         "features": Encode(input: "eval-views", model: "pretext"),
         "neighbours": Knn(input: "features", k: 3, index: Exact),
+        "hnsw": Knn(input: "features", k: 3, index: Hnsw(m: 8, ef_construction: 64, ef_search: 64)),
         "pair-images": Images({source}, batch: 25, per_class: 5, order: Shuffled),
         "pairs": Augment(input: "pair-images", neighbours: "neighbours", views: 2, pick: Random(top: 3), recipe: ScanStrong(size: (32, 32))),
         "scan": Scan(input: "pairs", model: "pretext", clusters: 4, epochs: 1),
@@ -74,10 +77,11 @@ fn archive() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz")
 }
 
-/// Predictions for images a graph clustered equal what `Encode(output: Clusters)` gave them:
-/// 12 of the 50 images are copied out of the archive as JPEG files named by dataset index.
+/// Predictions for images a graph clustered equal what `Encode(output: Clusters)` gave them,
+/// and their neighbours are the images themselves, then what `Knn` mined for them: 12 of the
+/// 50 images are copied out of the archive as JPEG files named by dataset index.
 #[test]
-fn predict_matches_cluster_encoding_of_the_same_images() {
+fn predict_matches_what_the_graph_computed_for_the_same_images() {
     let dir = tempfile::tempdir().unwrap();
     let graph = tiny_scan_graph(dir.path());
     let runs = dir.path().join("runs");
@@ -106,12 +110,28 @@ fn predict_matches_cluster_encoding_of_the_same_images() {
         let bytes = folder.read(index).unwrap();
         fs::write(new.join(format!("{index:05}.jpg")), &bytes).unwrap();
     }
-    let csv = dir.path().join("p.csv");
+    let mut rows_by_index = chosen.clone();
+    rows_by_index.sort_by_key(|&row| indices[row]);
+    check_clusters(
+        &predict(&runs.join("tiny/scan"), &new),
+        &encoded.data,
+        &rows_by_index,
+        &indices,
+    );
+    for knn in ["neighbours", "hnsw"] {
+        let csv = predict(&runs.join("tiny").join(knn), &new);
+        check_neighbours(&csv, &runs.join("tiny").join(knn), &indices, &rows_by_index);
+    }
+}
+
+/// Runs `scanflow predict` on `new` against `run`; returns the CSV text.
+fn predict(run: &Path, new: &Path) -> String {
+    let csv = new.with_extension("csv");
     let out = Command::new(env!("CARGO_BIN_EXE_scanflow"))
         .args(["predict", "--run"])
-        .arg(runs.join("tiny/scan"))
+        .arg(run)
         .arg("--images")
-        .arg(&new)
+        .arg(new)
         .arg("--out")
         .arg(&csv)
         .args(["--batch", "5"])
@@ -122,13 +142,15 @@ fn predict_matches_cluster_encoding_of_the_same_images() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = fs::read_to_string(&csv).unwrap();
+    fs::read_to_string(&csv).unwrap()
+}
+
+/// Each line's probabilities are row `row` of `encoded` (4 clusters), to the CSV's decimals.
+fn check_clusters(text: &str, encoded: &[f32], rows_by_index: &[usize], indices: &[u32]) {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "file,cluster,confidence,p0,p1,p2,p3");
     assert_eq!(lines.len(), 13);
-    let mut rows_by_index = chosen.clone();
-    rows_by_index.sort_by_key(|&row| indices[row]);
-    for (line, &row) in lines[1..].iter().zip(&rows_by_index) {
+    for (line, &row) in lines[1..].iter().zip(rows_by_index) {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields.len(), 7, "{line}");
         assert!(
@@ -137,12 +159,42 @@ fn predict_matches_cluster_encoding_of_the_same_images() {
         );
         let probs: Vec<f32> = fields[3..].iter().map(|p| p.parse().unwrap()).collect();
         assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{line}");
-        let expected = &encoded.data[row * 4..(row + 1) * 4];
+        let expected = &encoded[row * 4..(row + 1) * 4];
         // The CSV keeps 6 decimals; the same pixels through the same model agree to f32 noise.
         for (p, e) in probs.iter().zip(expected) {
             assert!((p - e).abs() < 2e-6, "{line} against {expected:?}");
         }
         let best = (0..4).fold(0, |b, c| if expected[c] > expected[b] { c } else { b });
         assert_eq!(fields[1], best.to_string(), "{line}");
+    }
+}
+
+/// Each image's first neighbour is itself (similarity 1), then the two `Knn` mined for it.
+fn check_neighbours(text: &str, knn: &Path, indices: &[u32], rows_by_index: &[usize]) {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = "file,neighbour_1,similarity_1,neighbour_2,similarity_2,neighbour_3,similarity_3";
+    assert_eq!(lines[0], header);
+    assert_eq!(lines.len(), 13);
+    // The table's rows are the 50 dataset indices in ascending order (`ids.npy`).
+    let (points, k, mined) = read_npy_u32(&knn.join("neighbours.npy")).unwrap();
+    assert_eq!((points, k), (50, 3));
+    let mut ids: Vec<u32> = indices.to_vec();
+    ids.sort();
+    for (line, &row) in lines[1..].iter().zip(rows_by_index) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let index = indices[row];
+        assert_eq!(fields[1], index.to_string(), "{line}");
+        let own: f32 = fields[2].parse().unwrap();
+        assert!((own - 1.0).abs() < 1e-5, "{line}");
+        let rank = ids.binary_search(&index).unwrap();
+        let expected: Vec<String> = mined[rank * 3..rank * 3 + 2]
+            .iter()
+            .map(|&r| ids[r as usize].to_string())
+            .collect();
+        assert_eq!(
+            [fields[3], fields[5]],
+            [&expected[0][..], &expected[1][..]],
+            "{line}"
+        );
     }
 }

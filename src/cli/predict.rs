@@ -1,7 +1,9 @@
 //! `scanflow predict --run runs/<graph>/<node> --images <folder or archive>`: assigns new
 //! images to the clusters a trained node learned and writes one CSV line per image:
 //! `file,cluster,confidence,p0,…,p{C-1}` (the cluster is the most probable one, lowest id on
-//! ties; every probability follows, so nothing is lost for C up to a few hundred).
+//! ties; every probability follows, so nothing is lost for C up to a few hundred). Given a
+//! `Knn` node's folder instead, it finds each new image's nearest indexed images
+//! (`neighbours`: same encoder, the saved index queried without a rebuild).
 //!
 //! Every image is resized to the model's `input_size` (antialiased bilinear, as an `Images`
 //! node with `size` does, so a model trained at 32×32 reads larger photos squashed to 32×32)
@@ -9,6 +11,7 @@
 
 mod images;
 mod model;
+mod neighbours;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +26,8 @@ use images::NewImages;
 /// Arguments of `scanflow predict`.
 #[derive(clap::Args, Debug)]
 pub struct PredictArgs {
-    /// The run folder of a node that trained a cluster model: `runs/<graph>/<node>`.
+    /// The run folder of a node that trained a cluster model (`Scan`, `SelfLabel`), or of a
+    /// `Knn` node to find each image's nearest indexed images: `runs/<graph>/<node>`.
     #[arg(long, value_name = "DIR")]
     run: PathBuf,
     /// The new images: a folder (flat, or one sub-folder per class) or a .tar/.tar.gz archive.
@@ -35,6 +39,9 @@ pub struct PredictArgs {
     /// Images per forward pass.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     batch: u32,
+    /// Neighbours per image, with a `Knn` run folder (default: the node's own k).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    k: Option<u32>,
 }
 
 /// Why `scanflow predict` could not run.
@@ -112,6 +119,40 @@ pub enum PredictError {
         /// The path given.
         path: PathBuf,
     },
+    /// `--k` was given for a cluster model.
+    #[error("--k counts neighbours, but `{}` is not a Knn node's run folder (it has no neighbours.npy)", run.display())]
+    KWithoutNeighbours {
+        /// The folder given.
+        run: PathBuf,
+    },
+    /// A `Knn` run folder that does not say how its vectors were made.
+    #[error(
+        "`{}` holds a neighbour table but no source.json: its vectors were not made by an \
+         Encode node (a Features .npy, or a run of an older scanflow), so new images cannot \
+         be embedded the same way; run the graph again with --fresh, or give --run a Scan or \
+         SelfLabel folder to assign clusters",
+        run.display()
+    )]
+    NoFeatureSource {
+        /// The folder given.
+        run: PathBuf,
+    },
+    /// The indexed vectors or the saved index could not be used.
+    #[error("the neighbours of `{}` cannot be searched: {message}", run.display())]
+    Neighbours {
+        /// The folder given.
+        run: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An image's vector has no direction (all zeros or not finite).
+    #[error("`{image}`: {message}")]
+    Degenerate {
+        /// The image.
+        image: String,
+        /// What is wrong with its vector.
+        message: String,
+    },
     /// An image could not be read (the error names it).
     #[error(transparent)]
     Data(#[from] DataError),
@@ -144,6 +185,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
 
 /// Checks the model, lists the images, rebuilds the model and writes the predictions.
 fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
+    if neighbours::is_knn_run(&args.run) && !args.run.join("model.json").is_file() {
+        return neighbours::predict(args);
+    }
+    if args.k.is_some() {
+        return Err(PredictError::KWithoutNeighbours {
+            run: args.run.clone(),
+        });
+    }
     let info = model::ModelInfo::load(&args.run)?;
     let images = NewImages::open(&args.images)?;
     let device = Device::Cpu;

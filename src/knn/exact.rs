@@ -159,17 +159,76 @@ pub fn search_subset(
     })
 }
 
+/// The `k` nearest points of `rows` to each row of `queries`, vectors from outside the
+/// set (new images): nothing is excluded, so a copy of point `i` finds `i` first. Row `r`
+/// of the table belongs to query `r`.
+pub fn search_external(
+    rows: &UnitRows,
+    queries: &UnitRows,
+    k: usize,
+    pool: &ThreadPool,
+) -> Result<NeighbourTable, KnnError> {
+    check_external(rows, queries, k)?;
+    let mut indices = vec![0u32; queries.len() * k];
+    let mut similarities = vec![0f32; queries.len() * k];
+    let dim = rows.dim();
+    pool.install(|| {
+        similarities
+            .par_chunks_mut(QUERY_BLOCK * k)
+            .zip(indices.par_chunks_mut(QUERY_BLOCK * k))
+            .zip(queries.as_slice().par_chunks(QUERY_BLOCK * dim))
+            .for_each(|((sims, ids), block)| {
+                let lists = &mut TopK::new(k, sims, ids);
+                search_block(rows, block, lists, |_| u32::MAX);
+            });
+    });
+    Ok(NeighbourTable {
+        k,
+        indices,
+        similarities,
+        labels: None,
+        ids: None,
+    })
+}
+
+/// Refuses queries of another length, and `k` outside 1..=N.
+pub(crate) fn check_external(
+    rows: &UnitRows,
+    queries: &UnitRows,
+    k: usize,
+) -> Result<(), KnnError> {
+    if queries.dim() != rows.dim() {
+        return Err(KnnError::DimMismatch {
+            expected: rows.dim(),
+            found: queries.dim(),
+        });
+    }
+    if k == 0 || k > rows.len() {
+        return Err(KnnError::TooFewPoints {
+            k,
+            points: rows.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Searches one block of queries against every base block into `lists`.
 fn search_queries(rows: &UnitRows, queries: &[usize], lists: &mut TopK) {
-    let dim = rows.dim();
     let query_data: Vec<f32> = queries.iter().flat_map(|&q| rows.row(q)).copied().collect();
-    let mut scratch = vec![0f32; queries.len() * BASE_BLOCK];
+    search_block(rows, &query_data, lists, |r| queries[r] as u32);
+}
+
+/// Scores the query vectors `query_data` (row-major) against every base block into
+/// `lists`, excluding point `own(r)` from query `r`'s list.
+fn search_block(rows: &UnitRows, query_data: &[f32], lists: &mut TopK, own: impl Fn(usize) -> u32) {
+    let dim = rows.dim();
+    let count = query_data.len() / dim;
+    let mut scratch = vec![0f32; count * BASE_BLOCK];
     for start in (0..rows.len()).step_by(BASE_BLOCK) {
         let end = (start + BASE_BLOCK).min(rows.len());
         let base = &rows.as_slice()[start * dim..end * dim];
-        let tile = &mut scratch[..queries.len() * (end - start)];
-        inner_products(&query_data, base, dim, tile);
-        let own = |r: usize| queries[r] as u32;
-        scan_rows(tile, end - start, lists, start as u32, own);
+        let tile = &mut scratch[..count * (end - start)];
+        inner_products(query_data, base, dim, tile);
+        scan_rows(tile, end - start, lists, start as u32, &own);
     }
 }

@@ -3,7 +3,8 @@
 //! input of neighbour mining. Also streams them into `features.npy` (`<f4`, N×D) in its
 //! run folder, in arrival order, with `indices.npy` giving each row's dataset index. With
 //! `output: Clusters` it reads a cluster model (from `Scan`) instead and emits each image's
-//! cluster probabilities under the selected head (not normalised).
+//! cluster probabilities under the selected head (not normalised). `encoder.json` records
+//! the model, the output and the view size (`ops::provenance`).
 
 use std::sync::Arc;
 
@@ -14,7 +15,8 @@ use crate::data::npy::NpyRowWriter;
 use crate::data::{FeatureBatch, ViewBatch};
 use crate::model::input::first_views_to_nhwc;
 use crate::model::network::ContrastiveModel;
-use crate::model::ClusterModel;
+use crate::model::{ClusterModel, ModelArtifact};
+use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 
@@ -103,10 +105,7 @@ impl Operator for Encode {
             let out = self.embed(&model, &batch, &device)?;
             let writer = match &mut features {
                 Some(writer) => writer,
-                None => features.insert(
-                    NpyRowWriter::create(&ctx.run_dir().join("features.npy"), out.dim)
-                        .map_err(failed)?,
-                ),
+                None => features.insert(self.open_outputs(ctx, &artifact, &batch, out.dim)?),
             };
             writer.push(&out.data).map_err(failed)?;
             indices.extend(out.indices.iter().map(|&i| i as u32));
@@ -127,6 +126,26 @@ impl Operator for Encode {
 }
 
 impl Encode {
+    /// Records how the vectors are made (`encoder.json`, for `predict` on new images) and
+    /// opens `features.npy` for rows of `dim` values.
+    fn open_outputs(
+        &self,
+        ctx: &Context,
+        artifact: &ModelArtifact,
+        batch: &ViewBatch,
+        dim: usize,
+    ) -> Result<NpyRowWriter, OpError> {
+        let record = EncoderRecord {
+            model: artifact.clone(),
+            output: self.params.output,
+            input_size: (batch.height, batch.width),
+        };
+        let dir = ctx.run_dir();
+        provenance::save(&record, dir, ENCODER_FILE)
+            .map_err(|e| OpError::io(dir.join(ENCODER_FILE), e))?;
+        NpyRowWriter::create(&dir.join("features.npy"), dim).map_err(failed)
+    }
+
     /// The first view of every image in `batch`, embedded and L2-normalised (cluster
     /// probabilities are left as they are).
     fn embed(

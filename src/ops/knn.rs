@@ -4,7 +4,8 @@
 //! index and its sidecar when approximate) and sends the table once. An HNSW index already
 //! in the run folder, built from the same features with the same `m` and
 //! `ef_construction`, is reused rather than rebuilt: a re-run that changes only `k` or
-//! `ef_search` (or resumes after a crash while querying) skips the build.
+//! `ef_search` (or resumes after a crash while querying) skips the build. When the features
+//! came from an `Encode` node, `source.json` says how (`ops::provenance`), for `predict`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +14,7 @@ use rayon::ThreadPool;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
+use super::{provenance, BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::NeighbourTable;
 use crate::knn::hnsw::{HnswIndex, HnswParams};
 use crate::knn::{exact, gather, quality, save_table, KnnError, UnitRows};
@@ -250,11 +251,33 @@ fn finish(
 ) -> Result<(), OpError> {
     let dir = ctx.run_dir().to_path_buf();
     save_table(&dir, &table).map_err(|e| OpError::io(&dir, e))?;
+    record_source(ctx)?;
     let path = dir.join("quality.json");
     let text = serde_json::to_vec_pretty(&report).map_err(|e| OpError::Failed(e.to_string()))?;
     crate::fsutil::write_atomic(&path, &text).map_err(|e| OpError::io(&path, e))?;
     ctx.set_status(status_line(&report));
     ctx.send(Payload::Neighbours(Arc::new(table)))
+}
+
+/// Writes `source.json` when the features came from an `Encode` node (which left its
+/// `encoder.json`), so `scanflow predict` can embed new images the same way and query the
+/// table's points; removes a stale one otherwise.
+fn record_source(ctx: &Context) -> Result<(), OpError> {
+    let dir = ctx.run_dir();
+    let path = dir.join(provenance::SOURCE_FILE);
+    let from = ctx.source("input").zip(dir.parent());
+    let source = match from {
+        Some((node, graph_dir)) => provenance::feature_source(&graph_dir.join(node)),
+        None => Ok(None),
+    };
+    match source.map_err(OpError::Failed)? {
+        Some(source) => provenance::save(&source, dir, provenance::SOURCE_FILE),
+        None => std::fs::remove_file(&path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        }),
+    }
+    .map_err(|e| OpError::io(path, e))
 }
 
 /// e.g. `k=20 hnsw recall@20 0.987 label agreement 0.874`.

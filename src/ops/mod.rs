@@ -16,6 +16,7 @@ mod view_stats;
 
 mod features;
 mod knn;
+pub mod provenance;
 
 mod encode;
 mod simclr;

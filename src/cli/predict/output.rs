@@ -1,5 +1,6 @@
-//! The predictions CSV: `file,cluster,confidence,p0,…,p{C-1}`, one line per image, written
-//! to a temp file and renamed into place at the end (no half-written file on failure).
+//! The predictions CSV: `file,cluster,confidence,p0,…,p{C-1}`, one line per image (or the
+//! lines `neighbours` formats), written to a temp file and renamed into place at the end (no
+//! half-written file on failure).
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -51,15 +52,27 @@ impl PredictionWriter {
             });
         }
         let mut text = String::new();
-        if self.rows == 0 {
-            text.push_str(&header(c));
-        }
         for (name, row) in names.iter().zip(probs.chunks_exact(c)) {
             text.push_str(&line(name, row));
         }
-        self.rows += names.len();
+        self.write_lines(&header(c), &text, names.len())
+    }
+
+    /// Writes `rows` finished lines, preceded by `header` when they are the first.
+    pub fn write_lines(
+        &mut self,
+        header: &str,
+        lines: &str,
+        rows: usize,
+    ) -> Result<(), PredictError> {
+        if self.rows == 0 {
+            self.file
+                .write_all(header.as_bytes())
+                .map_err(|e| self.error(e))?;
+        }
+        self.rows += rows;
         self.file
-            .write_all(text.as_bytes())
+            .write_all(lines.as_bytes())
             .map_err(|e| self.error(e))
     }
 

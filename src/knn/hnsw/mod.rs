@@ -31,6 +31,7 @@
 mod distance;
 mod file;
 mod graph;
+mod query;
 mod search;
 
 use std::path::Path;
@@ -39,10 +40,11 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 use serde::{Deserialize, Serialize};
 
-use super::{exact, KnnError, UnitRows};
+use super::{KnnError, UnitRows};
 use crate::data::NeighbourTable;
 use distance::Dot;
 use graph::Graph;
+use query::{query_all, query_external};
 use search::View;
 
 /// The dumped graph file.
@@ -128,6 +130,24 @@ impl HnswIndex {
         query_all(&view, k, self.params.ef_search, pool)
     }
 
+    /// The `k` nearest indexed points to each row of `queries`, vectors from outside the
+    /// index such as new images (`rows` are the points it was built from); nothing is
+    /// excluded, so a copy of point `i` finds `i` first. Row `r` belongs to query `r`.
+    pub fn query_external(
+        &self,
+        rows: &UnitRows,
+        queries: &UnitRows,
+        k: usize,
+        pool: &ThreadPool,
+    ) -> Result<NeighbourTable, KnnError> {
+        let view = View {
+            graph: &self.graph,
+            rows,
+            dot: self.dot,
+        };
+        query_external(&view, queries, k, self.params.ef_search, pool)
+    }
+
     /// Saves the graph into `dir` with a sidecar naming `rows`.
     pub fn save(&self, dir: &Path, rows: &UnitRows) -> Result<(), KnnError> {
         let path = dir.join(GRAPH_FILE);
@@ -188,6 +208,11 @@ pub fn load_and_query(
 }
 
 impl HnswIndex {
+    /// True when `dir` holds a saved index (its sidecar).
+    pub fn saved_in(dir: &Path) -> bool {
+        dir.join(SIDECAR).is_file()
+    }
+
     /// Reloads the index saved in `dir`, refused unless it was built from exactly `rows`
     /// (its sidecar and graph file are checked against each other and against `rows`).
     pub fn load(dir: &Path, rows: &UnitRows) -> Result<Self, KnnError> {
@@ -234,62 +259,6 @@ impl HnswIndex {
         index.params = params;
         Ok(index)
     }
-}
-
-/// Queries every point for k+1 neighbours, drops itself, fills short rows exactly. Rows
-/// are written in place, so the only memory beyond the table is the short-row list.
-fn query_all(
-    view: &View<'_>,
-    k: usize,
-    ef_search: usize,
-    pool: &ThreadPool,
-) -> Result<NeighbourTable, KnnError> {
-    let rows = view.rows;
-    rows.check_k(k)?;
-    let ef = ef_search.max(k + 1);
-    let mut indices = vec![0u32; rows.len() * k];
-    let mut similarities = vec![0f32; rows.len() * k];
-    let short: Vec<usize> = pool.install(|| {
-        indices
-            .par_chunks_mut(k)
-            .zip(similarities.par_chunks_mut(k))
-            .enumerate()
-            .filter_map(|(i, (ids, sims))| {
-                let found = neighbours_of(view, i, k, ef);
-                for ((id, sim), (s, j)) in ids.iter_mut().zip(sims.iter_mut()).zip(&found) {
-                    (*id, *sim) = (*j, *s);
-                }
-                (found.len() < k).then_some(i)
-            })
-            .collect()
-    });
-    let exact = exact::search_subset(rows, &short, k, pool)?;
-    for (r, &i) in short.iter().enumerate() {
-        indices[i * k..(i + 1) * k].copy_from_slice(exact.neighbours(r));
-        similarities[i * k..(i + 1) * k].copy_from_slice(&exact.similarities[r * k..(r + 1) * k]);
-    }
-    Ok(NeighbourTable {
-        k,
-        indices,
-        similarities,
-        labels: None,
-        ids: None,
-    })
-}
-
-/// Point `i`'s best `k` graph neighbours other than itself, as (similarity, index) sorted
-/// by similarity descending then index; fewer than `k` when the graph returned fewer.
-fn neighbours_of(view: &View<'_>, i: usize, k: usize, ef: usize) -> Vec<(f32, u32)> {
-    let query = view.rows.row(i);
-    let mut found: Vec<(f32, u32)> = view
-        .search(query, k + 1, ef)
-        .into_iter()
-        .filter(|n| n.id as usize != i)
-        .map(|n| ((view.dot)(query, view.rows.row(n.id as usize)), n.id))
-        .collect();
-    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    found.truncate(k);
-    found
 }
 
 #[cfg(test)]

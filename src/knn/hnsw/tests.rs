@@ -3,8 +3,8 @@
 
 use super::distance::{pick, portable};
 use super::*;
-use crate::knn::quality;
 use crate::knn::synthetic::{clustered, gaussian};
+use crate::knn::{exact, quality};
 
 fn pool() -> ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -131,5 +131,42 @@ fn an_index_from_another_run_is_refused_and_left_alone() {
     assert!(
         err.contains("hnsw.graph") && err.contains("400 points"),
         "{err}"
+    );
+}
+
+#[test]
+fn outside_queries_find_their_copies_first_and_agree_with_exact_search() {
+    // 3,000 clustered points; the queries are copies of 40 of them plus 40 new points.
+    let rows = UnitRows::normalise(clustered(3000, 16, 20, 0.3, 5).0, 16).unwrap();
+    let pool = pool();
+    let index = HnswIndex::build(&rows, HnswParams::default(), &pool);
+    let mut data: Vec<f32> = (0..40).flat_map(|i| rows.row(i * 70).to_vec()).collect();
+    data.extend(clustered(40, 16, 20, 0.3, 6).0);
+    let queries = UnitRows::normalise(data, 16).unwrap();
+    let graph = index.query_external(&rows, &queries, 10, &pool).unwrap();
+    let exact = exact::search_external(&rows, &queries, 10, &pool).unwrap();
+    for q in 0..40 {
+        assert_eq!(exact.neighbours(q)[0], (q * 70) as u32, "exact, query {q}");
+        assert_eq!(graph.neighbours(q)[0], (q * 70) as u32, "hnsw, query {q}");
+        assert!((graph.similarities[q * 10] - 1.0).abs() < 1e-5);
+    }
+    let all: Vec<usize> = (0..queries.len()).collect();
+    assert!(quality::recall(&graph, &all, &exact) > 0.98);
+    let wrong = UnitRows::normalise(gaussian(2, 8, 1), 8).unwrap();
+    let error = index.query_external(&rows, &wrong, 10, &pool).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            KnnError::DimMismatch {
+                expected: 16,
+                found: 8
+            }
+        ),
+        "{error}"
+    );
+    let error = exact::search_external(&rows, &queries, 3001, &pool).unwrap_err();
+    assert!(
+        matches!(error, KnnError::TooFewPoints { k: 3001, .. }),
+        "{error}"
     );
 }
