@@ -10,18 +10,23 @@ use std::path::Path;
 use tiny_scan::{fail, graph, json_lines, succeed, PAIRS, PER_CLASS};
 
 /// Self-labelling nodes: `everything` (threshold 0: every sample is confident) feeding a
-/// cluster encoding, and `nothing` (threshold 0.999999: no sample of a 2-epoch Scan model
-/// is that sure), both on weak views of `sl-images` and strong views of `strong`.
+/// cluster encoding, `nothing` (threshold 0.999999: no sample of a 2-epoch Scan model is
+/// that sure), and `guarded` (as `everything`, with the guard on the mined images), all on
+/// weak views of `sl-images` and strong views of `strong`.
 fn self_label_nodes(strong: &str) -> String {
     let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz");
     format!(
         r#"
-        "sl-images": Images(source: Folder(path: "{}", split: "test"), batch: 50, per_class: 10, order: Shuffled, epochs: 2),
+        "sl-images": Images(source: Folder(path: "{0}", split: "test"), batch: 50, per_class: 10, order: Shuffled, epochs: 2),
         "weak-views": Augment(input: "sl-images", views: 1, recipe: SimClr(size: (32, 32))),
         "strong-views": Augment(input: "{strong}", views: 1, recipe: ScanStrong(size: (32, 32))),
         "everything": SelfLabel(weak: "weak-views", strong: "strong-views", model: "scan", epochs: 2, threshold: 0.0),
         "nothing": SelfLabel(weak: "weak-views", strong: "strong-views", model: "scan", epochs: 2, threshold: 0.999999),
-        "sl-clusters": Encode(input: "test-views", model: "everything", output: Clusters),"#,
+        "sl-clusters": Encode(input: "test-views", model: "everything", output: Clusters),
+        "check-images": Images(source: Folder(path: "{0}", split: "test"), batch: 50, per_class: 10),
+        "check-views": Augment(input: "check-images", views: 1, recipe: Eval(size: (32, 32))),
+        "guarded": SelfLabel(weak: "weak-views", strong: "strong-views", model: "scan", epochs: 2, threshold: 0.0, check: "check-views", neighbours: "neighbours"),
+        "guarded-clusters": Encode(input: "test-views", model: "guarded", output: Clusters),"#,
         archive.display()
     )
 }
@@ -62,6 +67,7 @@ fn self_labelling_runs_after_scan_and_refuses_mismatched_views() {
     let features = runs.join("tiny/sl-clusters/features.npy");
     let probabilities = scanflow::data::read_npy_matrix(&features).unwrap();
     assert_eq!((probabilities.rows, probabilities.cols), (100, 4));
+    check_guard(&runs.join("tiny"));
 
     // Strong views of the test images in file order against weak views of shuffled ones.
     let crossed = self_label_nodes("test");
@@ -75,4 +81,68 @@ fn self_labelling_runs_after_scan_and_refuses_mismatched_views() {
             && message.contains("same images"),
         "{message}"
     );
+
+    // The guard needs both of its inputs.
+    let half = self_label_nodes("sl-images").replace(", neighbours: \"neighbours\")", ")");
+    let message = fail(
+        &graph(dir.path(), ", clusters: 4", PAIRS, PER_CLASS, &half),
+        &runs,
+    );
+    assert!(
+        message.contains("node `guarded`: `check` is connected without `neighbours`"),
+        "{message}"
+    );
+}
+
+/// `guard.json` holds SCAN's objective of the Scan model and of the model `guarded` sent,
+/// recomputed here from their probabilities on the 100 images (`clusters`,
+/// `guarded-clusters`) and the mined table.
+fn check_guard(tiny: &Path) {
+    let guard: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tiny.join("guarded/guard.json")).unwrap()).unwrap();
+    let kept = guard["kept"].as_str().unwrap();
+    assert!(kept == "received" || kept == "self_labelled", "{guard}");
+    let (received, sent) = (&guard["received"], &guard[kept]);
+    assert!(
+        sent["total"].as_f64() <= received["total"].as_f64(),
+        "{guard}"
+    );
+    for (node, expected) in [("clusters", received), ("guarded-clusters", sent)] {
+        let (consistency, entropy) = scan_objective(tiny, node);
+        let close =
+            |field: &str, value: f64| (expected[field].as_f64().unwrap() - value).abs() < 1e-4;
+        assert!(
+            close("consistency", consistency) && close("entropy", entropy),
+            "{node}: {consistency} {entropy} against {guard}"
+        );
+    }
+}
+
+/// Consistency and entropy of node `node`'s cluster probabilities on the mined table, its
+/// rows being the 100 dataset indices in ascending order.
+fn scan_objective(tiny: &Path, node: &str) -> (f64, f64) {
+    use scanflow::data::{read_npy_ids, read_npy_matrix, read_npy_u32};
+    let probs = read_npy_matrix(&tiny.join(node).join("features.npy")).unwrap();
+    let indices = read_npy_ids(&tiny.join(node).join("indices.npy")).unwrap();
+    let (points, k, table) = read_npy_u32(&tiny.join("neighbours/neighbours.npy")).unwrap();
+    let mut order: Vec<usize> = (0..points).collect();
+    order.sort_by_key(|&r| indices[r]);
+    let c = probs.cols;
+    let row = |table_row: usize| &probs.data[order[table_row] * c..(order[table_row] + 1) * c];
+    let mut consistency = 0.0;
+    for a in 0..points {
+        for &n in &table[a * k..(a + 1) * k] {
+            let dot: f64 = row(a)
+                .iter()
+                .zip(row(n as usize))
+                .map(|(p, q)| f64::from(p * q))
+                .sum();
+            consistency -= dot.max(1e-8).ln() / (points * k) as f64;
+        }
+    }
+    let entropy = (0..c)
+        .map(|j| (0..points).map(|r| f64::from(row(r)[j])).sum::<f64>() / points as f64)
+        .map(|q| -q.max(1e-8) * q.max(1e-8).ln())
+        .sum();
+    (consistency, entropy)
 }

@@ -5,8 +5,12 @@
 //! by default (`model::loss::self_label`). A batch without a confident sample is skipped
 //! and counted. Logs steps, skipped steps, confident samples, loss, learning rate and speed
 //! per epoch to `history.jsonl`, checkpoints like `Scan` (a re-run with the same key
-//! resumes), writes `model.safetensors` + `model.json` and sends the cluster model.
+//! resumes), writes `model.safetensors` + `model.json` and sends the cluster model. With
+//! `check` and `neighbours` connected, a label-free guard (`guard`) sends whichever of the
+//! received and the self-labelled model scores better on SCAN's objective, and says which
+//! in `guard.json`.
 
+mod guard;
 mod params;
 mod trainer;
 
@@ -14,7 +18,7 @@ use std::sync::Arc;
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::ViewBatch;
-use crate::model::ModelArtifact;
+use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::training::epochs::{announce_resume, run_epochs, EpochPlan};
 use crate::ops::training::{failed, save_cluster_model};
 use crate::payload::{Payload, PortType};
@@ -51,6 +55,18 @@ impl Operator for SelfLabel {
             required: true,
             doc: "the cluster model to fine-tune (a Scan node)",
         },
+        InputPort {
+            field: "check",
+            payload: PortType::Views,
+            required: false,
+            doc: "with `neighbours`: one evaluation view of every mined image (its own Images node, one epoch), read after training to score both models",
+        },
+        InputPort {
+            field: "neighbours",
+            payload: PortType::Neighbours,
+            required: false,
+            doc: "with `check`: the neighbour table the Scan model learned from, on which both models are scored",
+        },
     ];
     const OUTPUT: Option<PortType> = Some(PortType::Model);
 
@@ -60,6 +76,7 @@ impl Operator for SelfLabel {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let guarded = guarded(ctx)?;
         let clusters = match ctx.recv("model")? {
             Some(Payload::Model(model)) => model,
             _ => return Err(OpError::Failed("`model` sent no trained model".into())),
@@ -77,10 +94,74 @@ impl Operator for SelfLabel {
                 ctx.id()
             ))
         })?;
-        let artifact = save_cluster_model(&trainer.model, ctx.run_dir(), SelfLabel::NAME)?;
-        ctx.set_status(format!("{} epochs", trainer.progress.epoch));
+        let epochs = trainer.progress.epoch;
+        let (model, kept) = match guarded {
+            true => choose(ctx, &self.params, &clusters, trainer.model)?,
+            false => (trainer.model, ""),
+        };
+        let artifact = save_cluster_model(&model, ctx.run_dir(), SelfLabel::NAME)?;
+        ctx.set_status(format!("{epochs} epochs{kept}"));
         ctx.send(Payload::Model(Arc::new(artifact)))
     }
+}
+
+/// Whether the guard is on: `check` and `neighbours` go together.
+fn guarded(ctx: &Context) -> Result<bool, OpError> {
+    match (ctx.has_input("check"), ctx.has_input("neighbours")) {
+        (true, true) => Ok(true),
+        (false, false) => Ok(false),
+        (check, _) => Err(OpError::Failed(format!(
+            "node `{}`: `{}` is connected without `{}`; the guard needs both (or neither)",
+            ctx.id(),
+            if check { "check" } else { "neighbours" },
+            if check { "neighbours" } else { "check" },
+        ))),
+    }
+}
+
+/// The guard: scores the received and the self-labelled model on the neighbour table,
+/// writes `guard.json` and returns the better model with a note for the status line.
+fn choose(
+    ctx: &mut Context,
+    params: &SelfLabelParams,
+    received: &ModelArtifact,
+    trained: ClusterModel,
+) -> Result<(ClusterModel, &'static str), OpError> {
+    let table = match ctx.recv("neighbours")? {
+        Some(Payload::Neighbours(table)) => table,
+        _ => {
+            return Err(OpError::Failed(
+                "`neighbours` sent no neighbour table".into(),
+            ))
+        }
+    };
+    ctx.set_status("scoring both models on the neighbour table");
+    let device = crate::model::device::select(ctx.device()).map_err(failed)?;
+    let before = ClusterModel::from_artifact(received, &device).map_err(failed)?;
+    let [p_before, p_after] = guard::probabilities(ctx, [&before, &trained], &table, &device)?;
+    let clusters = p_before.len() / table.points().max(1);
+    let w = params.guard_entropy_weight;
+    let scores = [
+        guard::score(&p_before, clusters, &table, w),
+        guard::score(&p_after, clusters, &table, w),
+    ];
+    let keep_trained = scores[1].total <= scores[0].total;
+    let record = serde_json::json!({
+        "received": scores[0],
+        "self_labelled": scores[1],
+        "entropy_weight": w,
+        "kept": if keep_trained { "self_labelled" } else { "received" },
+    });
+    let path = ctx.run_dir().join("guard.json");
+    let text = serde_json::to_vec_pretty(&record).map_err(failed)?;
+    crate::fsutil::write_atomic(&path, &text).map_err(|e| OpError::io(&path, e))?;
+    Ok(match keep_trained {
+        true => (trained, ", self-labelled model kept"),
+        false => (
+            before,
+            ", received model kept (it scores better on the neighbours)",
+        ),
+    })
 }
 
 /// The trainer on the cluster model, resumed from a checkpoint when one matches.

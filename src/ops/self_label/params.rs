@@ -16,6 +16,10 @@ pub struct SelfLabelParams {
     /// Weight each confident sample by `n / (K · n_label)` (SCAN's class balancing).
     #[serde(default = "yes")]
     pub class_balanced: bool,
+    /// The weight of `H(p̄)` in the guard's objective (used with `check` and `neighbours`;
+    /// SCAN's entropy weight, as `Scan`'s default).
+    #[serde(default = "default_guard_entropy_weight")]
+    pub guard_entropy_weight: f64,
     /// Fine-tune the encoder with the selected head (SCAN) or train the head alone.
     #[serde(default = "yes")]
     pub update_encoder: bool,
@@ -36,6 +40,9 @@ pub struct SelfLabelParams {
     pub checkpoint_every: u64,
 }
 
+fn default_guard_entropy_weight() -> f64 {
+    ScanParams::default().entropy_weight
+}
 fn yes() -> bool {
     true
 }
@@ -60,6 +67,7 @@ impl Default for SelfLabelParams {
         SelfLabelParams {
             threshold: default_threshold(),
             class_balanced: true,
+            guard_entropy_weight: default_guard_entropy_weight(),
             update_encoder: true,
             optimizer: default_optimizer(),
             schedule: ScheduleKind::default(),
@@ -81,6 +89,13 @@ impl SelfLabelParams {
             );
             errors.push(ParamError::new("threshold", message));
         }
+        if !(self.guard_entropy_weight.is_finite() && self.guard_entropy_weight >= 0.0) {
+            let message = format!(
+                "must be finite and ≥ 0, found {}",
+                self.guard_entropy_weight
+            );
+            errors.push(ParamError::new("guard_entropy_weight", message));
+        }
         crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
         if errors.is_empty() {
             Ok(())
@@ -94,6 +109,7 @@ impl SelfLabelParams {
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "threshold", ty: "f64", doc: "a sample whose weak view's top probability exceeds this becomes a pseudo-label (SCAN: 0.99)" },
     ParamDoc { name: "class_balanced", ty: "bool", doc: "weight each confident sample by n / (labels present · its label's count), as SCAN does" },
+    ParamDoc { name: "guard_entropy_weight", ty: "f64", doc: "with `check` and `neighbours`: weight w of H(p̄) in the objective consistency − w·H(p̄) that picks the received or the self-labelled model (lower wins)" },
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder with the selected head (SCAN) or freeze it in evaluation mode" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
     ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per batch (skipped batches advance it too)" },
