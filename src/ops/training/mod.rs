@@ -26,6 +26,8 @@ const KEEP_CHECKPOINTS: usize = 2;
 const KEY_FIELD: &str = "cache_key";
 /// Checkpoint metadata field holding the steps per epoch.
 const STEPS_FIELD: &str = "steps_per_epoch";
+/// Checkpoint metadata field holding the seconds trained so far (what the budget counts).
+const ELAPSED_FIELD: &str = "trained_seconds";
 
 /// Where a run stands: steps and epochs done, and since when it trains.
 #[derive(Clone, Debug)]
@@ -40,7 +42,11 @@ pub struct Progress {
     pub epochs: u64,
     /// The time budget, if any.
     pub budget_minutes: Option<f64>,
+    /// When this process started (or resumed) training.
     started: Instant,
+    /// Seconds trained by the processes this run resumed from: a resumed run spends only
+    /// what is left of its budget.
+    trained_before: f64,
     /// The step this process started (or resumed) at: the rate for [`Progress::time_left`]
     /// counts only the steps trained since.
     first_step: u64,
@@ -56,8 +62,14 @@ impl Progress {
             epochs,
             budget_minutes,
             started: Instant::now(),
+            trained_before: 0.0,
             first_step: 0,
         }
+    }
+
+    /// Seconds trained so far, by this process and those it resumed from.
+    pub fn trained_seconds(&self) -> f64 {
+        self.trained_before + self.started.elapsed().as_secs_f64()
     }
 
     /// Learns the steps per epoch from the first batch that tells the epoch size.
@@ -75,7 +87,7 @@ impl Progress {
         let total = (self.epochs * per_epoch).max(1);
         let mut step = self.step;
         if let Some(minutes) = self.budget_minutes {
-            let elapsed = self.started.elapsed().as_secs_f64() / (minutes * 60.0);
+            let elapsed = self.trained_seconds() / (minutes * 60.0);
             step = step.max((elapsed.min(1.0) * total as f64) as u64);
         }
         schedule.lr_at(base, step.min(total - 1), total, per_epoch)
@@ -84,7 +96,7 @@ impl Progress {
     /// True once the time budget, if any, is spent.
     pub fn budget_spent(&self) -> bool {
         self.budget_minutes
-            .is_some_and(|m| self.started.elapsed().as_secs_f64() >= m * 60.0)
+            .is_some_and(|m| self.trained_seconds() >= m * 60.0)
     }
 }
 
@@ -113,6 +125,7 @@ pub fn save_checkpoint(
     meta.extend(fields);
     meta.insert(KEY_FIELD.into(), json!(key));
     meta.insert(STEPS_FIELD.into(), json!(progress.steps_per_epoch));
+    meta.insert(ELAPSED_FIELD.into(), json!(progress.trained_seconds()));
     std::fs::create_dir_all(folder).map_err(|e| OpError::io(folder, e))?;
     checkpoint.save_in(folder, KEEP_CHECKPOINTS).map_err(failed)
 }
@@ -146,6 +159,10 @@ pub fn resume(
     progress.step = checkpoint.meta.step;
     progress.first_step = checkpoint.meta.step;
     progress.steps_per_epoch = checkpoint.meta.fields[STEPS_FIELD].as_u64().unwrap_or(0);
+    progress.trained_before = checkpoint.meta.fields[ELAPSED_FIELD]
+        .as_f64()
+        .unwrap_or(0.0);
+    progress.started = Instant::now();
     Ok(Some((path, checkpoint)))
 }
 
@@ -181,5 +198,29 @@ pub fn check_length(epochs: u64, budget_minutes: Option<f64>, errors: &mut Vec<P
     if budget_minutes.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
         let message = "must be a positive number of minutes";
         errors.push(ParamError::new("budget_minutes", message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_run_carries_the_training_time_already_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = Params::new(0, &candle_core::Device::Cpu);
+        let kind = crate::ops::ScanParams::default().optimizer;
+        let mut optimizer = kind.build(params.trainables()).unwrap();
+        let mut first = Progress::new(10, Some(1.0));
+        (first.trained_before, first.epoch, first.step) = (40.0, 1, 5);
+        let state = (&params, optimizer.as_ref());
+        save_checkpoint(dir.path(), "key", &first, state, 0, Default::default()).unwrap();
+        let mut second = Progress::new(10, Some(1.0));
+        resume(dir.path(), "key", &mut second, &params, optimizer.as_mut())
+            .unwrap()
+            .unwrap();
+        let spent = second.trained_seconds();
+        assert!((40.0..45.0).contains(&spent), "{spent}");
+        assert_eq!((second.epoch, second.step), (1, 5));
     }
 }

@@ -19,7 +19,7 @@ impl Progress {
         let elapsed = self.started.elapsed().as_secs_f64();
         let mut left = total.saturating_sub(self.step) as f64 * elapsed / trained as f64;
         if let Some(minutes) = self.budget_minutes {
-            left = left.min((minutes * 60.0 - elapsed).max(0.0));
+            left = left.min((minutes * 60.0 - self.trained_seconds()).max(0.0));
         }
         Some(Duration::from_secs_f64(left))
     }
@@ -96,6 +96,19 @@ mod tests {
         budgeted.steps_per_epoch = 100;
         budgeted.step = 10;
         assert!(budgeted.time_left().unwrap() <= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_resumed_run_spends_only_what_is_left_of_its_budget() {
+        let mut p = Progress::new(500, Some(1.0));
+        p.steps_per_epoch = 100;
+        p.step = 60;
+        p.first_step = 50;
+        p.trained_before = 45.0;
+        assert!(p.time_left().unwrap() <= Duration::from_secs(15));
+        assert!(!p.budget_spent());
+        p.trained_before = 60.0;
+        assert!(p.budget_spent());
     }
 
     #[test]
