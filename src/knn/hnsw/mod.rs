@@ -217,6 +217,11 @@ impl HnswIndex {
     /// (its sidecar and graph file are checked against each other and against `rows`).
     pub fn load(dir: &Path, rows: &UnitRows) -> Result<Self, KnnError> {
         let sidecar = verify_saved(dir, rows)?;
+        HnswIndex::load_graph(dir, rows, sidecar)
+    }
+
+    /// Reads the graph file of the index whose checked sidecar is `sidecar`.
+    fn load_graph(dir: &Path, rows: &UnitRows, sidecar: Sidecar) -> Result<Self, KnnError> {
         let path = dir.join(GRAPH_FILE);
         let graph = file::read(&path).map_err(|message| KnnError::Index {
             path: path.clone(),
@@ -248,14 +253,15 @@ impl HnswIndex {
         if !dir.join(SIDECAR).is_file() {
             return Err("no saved index".into());
         }
-        let mut index = HnswIndex::load(dir, rows).map_err(|e| e.to_string())?;
-        let saved = index.params;
+        let sidecar = verify_saved(dir, rows).map_err(|e| e.to_string())?;
+        let saved = sidecar.params;
         if (saved.m, saved.ef_construction) != (params.m, params.ef_construction) {
             return Err(format!(
                 "the saved index was built with m {}, ef_construction {}",
                 saved.m, saved.ef_construction
             ));
         }
+        let mut index = HnswIndex::load_graph(dir, rows, sidecar).map_err(|e| e.to_string())?;
         index.params = params;
         Ok(index)
     }
