@@ -122,12 +122,7 @@ impl HnswIndex {
         k: usize,
         pool: &ThreadPool,
     ) -> Result<NeighbourTable, KnnError> {
-        let view = View {
-            graph: &self.graph,
-            rows,
-            dot: self.dot,
-        };
-        query_all(&view, k, self.params.ef_search, pool)
+        query_all(&self.view(rows), k, self.params.ef_search, pool)
     }
 
     /// The `k` nearest indexed points to each row of `queries`, vectors from outside the
@@ -140,12 +135,16 @@ impl HnswIndex {
         k: usize,
         pool: &ThreadPool,
     ) -> Result<NeighbourTable, KnnError> {
-        let view = View {
+        query_external(&self.view(rows), queries, k, self.params.ef_search, pool)
+    }
+
+    /// The graph over `rows`, the points it was built from, ready to search.
+    fn view<'a>(&'a self, rows: &'a UnitRows) -> View<'a> {
+        View {
             graph: &self.graph,
             rows,
             dot: self.dot,
-        };
-        query_external(&view, queries, k, self.params.ef_search, pool)
+        }
     }
 
     /// Saves the graph into `dir` with a sidecar naming `rows`.
