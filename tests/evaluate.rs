@@ -278,7 +278,11 @@ mod fake {
     fn row(k: usize, j: usize, index: u64, clusters: usize) -> Vec<f32> {
         let own = (3 * k + 1) % 10;
         let next = (3 * (k + 1) + 1) % 10;
-        let (first, second) = if j % 5 == 0 { (next, own) } else { (own, next) };
+        let (first, second) = if j.is_multiple_of(5) {
+            (next, own)
+        } else {
+            (own, next)
+        };
         let p = 0.5 + 0.04 * (j % 10) as f32;
         let mut rng = SplitMix64::new(index);
         let mut rest: Vec<f32> = (0..clusters).map(|_| rng.uniform_f32(1.0, 2.0)).collect();

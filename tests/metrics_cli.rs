@@ -25,7 +25,7 @@ fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend(((dict.len() + pad + 1) as u16).to_le_bytes());
     out.extend(dict.as_bytes());
-    out.extend(std::iter::repeat(b' ').take(pad));
+    out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
     out.extend(data);
     out

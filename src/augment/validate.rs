@@ -68,7 +68,7 @@ fn jitter_problem(strengths: [f32; 3], hue: f32) -> Option<String> {
 }
 
 fn blur_problem(kernel: u32, sigma: (f32, f32)) -> Option<String> {
-    if kernel % 2 == 0 {
+    if kernel.is_multiple_of(2) {
         return Some(format!("kernel = {kernel} must be odd"));
     }
     let ok = sigma.0 > 0.0 && sigma.0 <= sigma.1 && sigma.1.is_finite();

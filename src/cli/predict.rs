@@ -226,7 +226,7 @@ fn predict_with(
         let x = images.model_input(chunk, size, &pool, device)?;
         let probs = classify(&x)?;
         let values: Vec<f32> = probs.flatten_all()?.to_vec1()?;
-        if values.is_empty() || values.len() % chunk.len() != 0 {
+        if values.is_empty() || !values.len().is_multiple_of(chunk.len()) {
             return Err(PredictError::BadOutput {
                 values: values.len(),
                 images: chunk.len(),

@@ -120,7 +120,7 @@ pub fn fit(
         let (centroids, pass, restart) = lloyd(data, dim, config, seed, tol, pool);
         if best
             .as_ref()
-            .map_or(true, |(_, _, b)| pass.inertia < b.inertia)
+            .is_none_or(|(_, _, b)| pass.inertia < b.inertia)
         {
             best = Some((index, centroids, pass));
         }
@@ -142,7 +142,7 @@ pub fn fit(
 
 /// The number of points, after checking the shape, the values and the cluster count.
 fn check(data: &[f32], dim: usize, clusters: usize) -> Result<usize, KMeansError> {
-    if dim == 0 || data.len() % dim != 0 {
+    if dim == 0 || !data.len().is_multiple_of(dim) {
         return Err(KMeansError::Shape {
             values: data.len(),
             dim,

@@ -66,7 +66,7 @@ impl ImageBatch {
         let per_image = (height as usize)
             .checked_mul(width as usize)?
             .checked_mul(channels as usize)?;
-        let labels_ok = labels.as_ref().map_or(true, |l| l.len() == indices.len());
+        let labels_ok = labels.as_ref().is_none_or(|l| l.len() == indices.len());
         (per_image.checked_mul(indices.len())? == pixels.len() && labels_ok).then_some(Self {
             height,
             width,

@@ -188,7 +188,7 @@ fn npy_header(descr: &str, rows: usize, cols: usize) -> io::Result<Vec<u8>> {
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(dict.as_bytes());
-    out.extend(std::iter::repeat(b' ').take(pad));
+    out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
     Ok(out)
 }

@@ -66,7 +66,7 @@ fn sorted_ids<B: AsRef<FeatureBatch>>(batches: &[B], points: usize) -> Vec<u64> 
 fn rank_of(ids: &[u64], index: u64) -> u64 {
     let dense = ids
         .last()
-        .map_or(true, |&last| last as usize + 1 == ids.len());
+        .is_none_or(|&last| last as usize + 1 == ids.len());
     if dense {
         index
     } else {

@@ -34,7 +34,7 @@ pub struct UnitRows {
 impl UnitRows {
     /// Checks every row (finite, non-zero) and scales it to unit length; errors name the row.
     pub fn normalise(mut data: Vec<f32>, dim: usize) -> Result<Self, KnnError> {
-        if dim == 0 || data.len() % dim != 0 {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
             return Err(KnnError::DimMismatch {
                 expected: dim,
                 found: data.len(),

@@ -50,8 +50,8 @@ pub fn load_table(dir: &Path) -> Result<NeighbourTable, DataError> {
     let labels = read_column(&dir.join(LABELS_FILE))?;
     let ids = read_column(&dir.join(IDS_FILE))?.map(|ids| ids.into_iter().map(u64::from).collect());
     let sims_shape = (similarities.rows, similarities.cols);
-    let labels_ok = labels.as_ref().map_or(true, |l| l.len() == n);
-    let ids_ok = ids.as_ref().map_or(true, |l: &Vec<u64>| l.len() == n);
+    let labels_ok = labels.as_ref().is_none_or(|l| l.len() == n);
+    let ids_ok = ids.as_ref().is_none_or(|l: &Vec<u64>| l.len() == n);
     if sims_shape != (n, k) || !labels_ok || !ids_ok {
         return Err(DataError::Npy {
             path,

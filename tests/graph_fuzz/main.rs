@@ -41,7 +41,7 @@ fn files(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
-    files.retain(|p| ext.map_or(true, |ext| p.extension().is_some_and(|e| e == ext)));
+    files.retain(|p| ext.is_none_or(|ext| p.extension().is_some_and(|e| e == ext)));
     files.sort();
     files
 }

@@ -62,7 +62,7 @@ fn cifar_file_with_records_missing_is_refused_naming_it() {
 /// A version 1.0 `.npy` file with header dict `dict` followed by `data`.
 fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

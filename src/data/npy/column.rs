@@ -102,7 +102,7 @@ mod tests {
         let mut out = b"\x93NUMPY\x01\x00".to_vec();
         out.extend(((dict.len() + pad + 1) as u16).to_le_bytes());
         out.extend(dict.as_bytes());
-        out.extend(std::iter::repeat(b' ').take(pad));
+        out.extend(std::iter::repeat_n(b' ', pad));
         out.push(b'\n');
         out.extend(data);
         out

@@ -35,7 +35,7 @@ impl NpyRowWriter {
 
     /// Appends whole rows (`values.len()` must be a multiple of the row length).
     pub fn push(&mut self, values: &[f32]) -> io::Result<()> {
-        if values.len() % self.cols.max(1) != 0 {
+        if !values.len().is_multiple_of(self.cols.max(1)) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(

@@ -13,7 +13,7 @@ pub(crate) fn count_records(
     expected: Option<usize>,
 ) -> Result<usize> {
     let len = member.bytes.len();
-    if len % record != 0 {
+    if !len.is_multiple_of(record) {
         return Err(DataError::RecordLength {
             file: member.name.clone(),
             len: len as u64,

@@ -81,7 +81,7 @@ fn check_links(levels: &[u8], m: usize, links: &[u32]) -> Result<(), String> {
             let bad = count > cap
                 || links[slot + 1..slot + 1 + count]
                     .iter()
-                    .any(|&l| levels.get(l as usize).map_or(true, |&to| to < layer));
+                    .any(|&l| levels.get(l as usize).is_none_or(|&to| to < layer));
             if bad {
                 return Err(format!(
                     "node {node}'s layer {layer} links are out of range"

@@ -107,10 +107,7 @@ impl Collected {
 
     /// The batch's lengths agree with each other and its C with the first batch's.
     fn check_shape(&mut self, batch: &FeatureBatch) -> Result<(), EvaluateError> {
-        let labels_ok = batch
-            .labels
-            .as_ref()
-            .map_or(true, |l| l.len() == batch.len());
+        let labels_ok = batch.labels.as_ref().is_none_or(|l| l.len() == batch.len());
         if Some(batch.data.len()) != batch.dim.checked_mul(batch.len()) || !labels_ok {
             return Err(EvaluateError::RaggedBatch {
                 values: batch.data.len(),

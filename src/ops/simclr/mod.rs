@@ -156,7 +156,7 @@ impl Run<'_> {
     fn end_epoch(&mut self) -> Result<(), OpError> {
         let mut summary = self.trainer.finish_epoch();
         let epoch = self.trainer.progress.epoch;
-        let due = |every: u64| every > 0 && epoch % every == 0;
+        let due = |every: u64| every > 0 && epoch.is_multiple_of(every);
         if due(self.params.monitor_every) && self.monitor.complete() {
             summary["knn_accuracy"] = json!(self.knn_accuracy()?);
         }

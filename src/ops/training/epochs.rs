@@ -95,7 +95,7 @@ fn end_epoch<T: EpochTrainer>(
     let summary = trainer.finish_epoch();
     let epoch = trainer.progress().epoch;
     let every = plan.checkpoint_every;
-    if (every > 0 && epoch % every == 0) || epoch >= plan.epochs {
+    if (every > 0 && epoch.is_multiple_of(every)) || epoch >= plan.epochs {
         let checkpoints = ctx.run_dir().join("checkpoints");
         trainer.save_checkpoint(&checkpoints, ctx.cache_key())?;
     }

@@ -125,7 +125,7 @@ fn train(
             run.step += 1;
         }
         run.epoch += 1;
-        if run.epoch % every == 0 {
+        if run.epoch.is_multiple_of(every) {
             save(run, folder)?;
         }
     }
