@@ -1,26 +1,58 @@
-//! Querying a built graph: every indexed point for its neighbours ([`query_all`]) and
-//! vectors from outside the index ([`query_external`]). Graph results are re-scored with
+//! Querying a built graph: every indexed point for its neighbours ([`query_all`]), the
+//! lists gathered while building it ([`harvested`]) and vectors from outside the index
+//! ([`query_external`]). Graph results are re-scored with
 //! the exact inner product and sorted by similarity then index; a list the graph left
 //! short is filled by exact search, so every row holds k neighbours.
 
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+use super::harvest::Harvest;
 use super::search::View;
 use crate::data::NeighbourTable;
 use crate::knn::{exact, KnnError, UnitRows};
 
-/// Queries every point for k+1 neighbours, drops itself, fills short rows exactly. Rows
-/// are written in place, so the only memory beyond the table is the short-row list.
+/// Queries every point for k+1 neighbours, drops itself, fills short rows exactly.
 pub(super) fn query_all(
     view: &View<'_>,
     k: usize,
     ef_search: usize,
     pool: &ThreadPool,
 ) -> Result<NeighbourTable, KnnError> {
-    let rows = view.rows;
-    rows.check_k(k)?;
+    view.rows.check_k(k)?;
     let ef = ef_search.max(k + 1);
+    table_of(view.rows, k, pool, |i| neighbours_of(view, i, k, ef))
+}
+
+/// The lists `harvest` gathered while the graph was built, re-scored and sorted as the
+/// graph's answers are; short rows are filled exactly.
+pub(super) fn harvested(
+    view: &View<'_>,
+    harvest: &Harvest,
+    k: usize,
+    pool: &ThreadPool,
+) -> Result<NeighbourTable, KnnError> {
+    view.rows.check_k(k)?;
+    table_of(view.rows, k, pool, |i| {
+        let query = view.rows.row(i);
+        let mut found: Vec<(f32, u32)> = harvest
+            .list(i)
+            .map(|j| ((view.dot)(query, view.rows.row(j as usize)), j))
+            .collect();
+        found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        found
+    })
+}
+
+/// The table whose row i is `list_of(i)` ((similarity, index), best first, at most k);
+/// rows with fewer than k are answered by exact search. Rows are written in place, so
+/// the only memory beyond the table is the short-row list.
+fn table_of(
+    rows: &UnitRows,
+    k: usize,
+    pool: &ThreadPool,
+    list_of: impl Fn(usize) -> Vec<(f32, u32)> + Sync,
+) -> Result<NeighbourTable, KnnError> {
     let mut indices = vec![0u32; rows.len() * k];
     let mut similarities = vec![0f32; rows.len() * k];
     let short: Vec<usize> = pool.install(|| {
@@ -29,7 +61,7 @@ pub(super) fn query_all(
             .zip(similarities.par_chunks_mut(k))
             .enumerate()
             .filter_map(|(i, (ids, sims))| {
-                let found = neighbours_of(view, i, k, ef);
+                let found = list_of(i);
                 for ((id, sim), (s, j)) in ids.iter_mut().zip(sims.iter_mut()).zip(&found) {
                     (*id, *sim) = (*j, *s);
                 }

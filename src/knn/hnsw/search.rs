@@ -12,6 +12,7 @@ use std::collections::BinaryHeap;
 
 use super::distance::Dot;
 use super::graph::Graph;
+use super::harvest::Harvest;
 use crate::knn::UnitRows;
 
 /// A node and its distance to the point searched for; ordered by distance, then id.
@@ -83,7 +84,7 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     /// 1 − ⟨query, row j⟩.
-    fn dist(&self, query: &[f32], j: u32) -> f32 {
+    pub(crate) fn dist(&self, query: &[f32], j: u32) -> f32 {
         1.0 - (self.dot)(query, self.rows.row(j as usize))
     }
 
@@ -103,7 +104,9 @@ impl View<'_> {
     }
 
     /// Inserts node `q` (its level drawn, its row in `rows`); node 0 needs no insertion.
-    pub(crate) fn insert(&self, q: u32, ef_construction: usize) {
+    /// With a `harvest`, its layer-0 search offers q to every node it measures and q's
+    /// list keeps the nearest it found.
+    pub(crate) fn insert(&self, q: u32, ef_construction: usize, harvest: Option<&Harvest>) {
         let (entry, top) = self.graph.entry();
         if q == entry {
             return;
@@ -118,7 +121,22 @@ impl View<'_> {
             near = self.greedy(query, near, layer);
         }
         for layer in (0..=level.min(top)).rev() {
-            let found = self.search_layer(query, near, ef_construction, layer);
+            let found = match (layer, harvest) {
+                (0, Some(harvest)) => {
+                    let found = self.search_layer_seen(query, near, ef_construction, 0, |n| {
+                        harvest.offer(
+                            n.id,
+                            Near {
+                                dist: n.dist,
+                                id: q,
+                            },
+                        )
+                    });
+                    harvest.keep_nearest(q, &found);
+                    found
+                }
+                _ => self.search_layer(query, near, ef_construction, layer),
+            };
             let chosen = self.select(&found, self.graph.m);
             let ids: Vec<u32> = chosen.iter().map(|n| n.id).collect();
             {
@@ -154,6 +172,9 @@ impl View<'_> {
             return;
         }
         let row = self.rows.row(base as usize);
+        for &id in &ids {
+            prefetch(self.rows.row(id as usize));
+        }
         let mut candidates: Vec<Near> = ids
             .iter()
             .map(|&id| Near {
@@ -207,9 +228,22 @@ impl View<'_> {
     /// Best-first search of width `ef` on `layer` from `start`; the ef nearest, nearest
     /// first.
     fn search_layer(&self, query: &[f32], start: Near, ef: usize, layer: u8) -> Vec<Near> {
+        self.search_layer_seen(query, start, ef, layer, |_| {})
+    }
+
+    /// [`View::search_layer`], telling `seen` every node it measures, `start` included.
+    fn search_layer_seen(
+        &self,
+        query: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u8,
+        mut seen: impl FnMut(Near),
+    ) -> Vec<Near> {
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.reset(self.graph.len());
             scratch.visit(start.id);
+            seen(start);
             let mut frontier = BinaryHeap::from([Reverse(start)]);
             let mut best = BinaryHeap::from([start]);
             let mut links = std::mem::take(&mut scratch.links);
@@ -225,6 +259,7 @@ impl View<'_> {
                 }
                 for &id in &links {
                     let dist = self.dist(query, id);
+                    seen(Near { dist, id });
                     let worst = best.peek().map_or(f32::INFINITY, |w| w.dist);
                     if best.len() < ef || dist < worst {
                         frontier.push(Reverse(Near { dist, id }));
@@ -244,8 +279,8 @@ impl View<'_> {
 /// Asks the CPU to start loading the cache lines of `values` (at most the first 512 bytes:
 /// a 128-D row) before they are read. A search reads the rows of a whole neighbour list in
 /// an order no hardware prefetcher can guess; issuing their loads first overlaps the
-/// cache misses (hnswlib prefetches one row ahead).
-fn prefetch<T>(values: &[T]) {
+/// cache misses (hnswlib prefetches one row ahead). [`Harvest::refine`] does the same.
+pub(crate) fn prefetch<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

@@ -1,7 +1,8 @@
-//! Tests of the HNSW pieces: the SIMD inner product against f64 sums, search on a graph
-//! small enough to check by brute force, and the saved graph's checks.
+//! Tests of the HNSW pieces: the SIMD inner products against f64 sums, search and the
+//! neighbours gathered while building on graphs small enough to check by brute force, and
+//! the saved graph's checks.
 
-use super::distance::{pick, portable};
+use super::distance::available;
 use super::*;
 use crate::knn::synthetic::{clustered, gaussian};
 use crate::knn::{exact, quality};
@@ -20,7 +21,7 @@ fn dot_matches_f64_sums_at_every_tail_length() {
         let b = gaussian(1, len, 2);
         // Independent reference: the same products summed in f64.
         let truth: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
-        for dot in [pick(), portable as Dot] {
+        for dot in available() {
             let got = f64::from(dot(&a, &b));
             assert!(
                 (got - truth).abs() < 1e-4 * (len as f64).sqrt(),
@@ -30,13 +31,15 @@ fn dot_matches_f64_sums_at_every_tail_length() {
     }
 }
 
-#[test]
-fn a_tiny_graph_finds_every_exact_neighbour() {
-    // 200 points with ef 200 ≥ N: the best-first search never stops early and visits the
-    // whole connected graph, so every row must hold the exact neighbours (order may differ
-    // where the GEMM and the SIMD dot round a near-tie differently). One thread: parallel
-    // insertion makes the links depend on timing, and a rare graph leaves a point unreachable.
-    let rows = UnitRows::normalise(gaussian(200, 12, 4), 12).unwrap();
+/// Recall@5 against exact search of the table `mine` gives for 200 Gaussian 12-D points
+/// (seeded by `seed`) on one thread with ef 200 ≥ N: every best-first search visits the
+/// whole connected graph. One thread: parallel insertion makes the links depend on timing,
+/// and a rare graph leaves a point unreachable.
+fn tiny_graph_recall(
+    seed: u64,
+    mine: impl Fn(&UnitRows, HnswParams, &ThreadPool) -> NeighbourTable,
+) -> f64 {
+    let rows = UnitRows::normalise(gaussian(200, 12, seed), 12).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -46,12 +49,59 @@ fn a_tiny_graph_finds_every_exact_neighbour() {
         ef_construction: 200,
         ef_search: 200,
     };
-    let table = HnswIndex::build(&rows, params, &pool)
-        .query_all(&rows, 5, &pool)
-        .unwrap();
+    let table = mine(&rows, params, &pool);
     let truth = exact::search(&rows, 5, &pool).unwrap();
     let all: Vec<usize> = (0..200).collect();
-    assert_eq!(quality::recall(&table, &all, &truth), 1.0);
+    quality::recall(&table, &all, &truth)
+}
+
+#[test]
+fn a_tiny_graph_finds_every_exact_neighbour() {
+    // Every row must hold the exact neighbours (order may differ where the GEMM and the
+    // SIMD dot round a near-tie differently).
+    let recall = tiny_graph_recall(4, |rows, params, pool| {
+        HnswIndex::build(rows, params, pool)
+            .query_all(rows, 5, pool)
+            .unwrap()
+    });
+    assert_eq!(recall, 1.0);
+}
+
+#[test]
+fn a_tiny_graph_gathers_every_exact_neighbour_while_it_is_built() {
+    // Each insertion search measures every point linked so far, so each point's list is
+    // offered every other point and must end exact.
+    let recall = tiny_graph_recall(5, |rows, params, pool| {
+        HnswIndex::build_with_neighbours(rows, params, 5, pool)
+            .unwrap()
+            .1
+    });
+    assert_eq!(recall, 1.0);
+}
+
+#[test]
+fn gathered_neighbours_exclude_the_point_but_not_its_copies() {
+    let (mut data, _) = clustered(3000, 16, 30, 0.4, 8);
+    for (from, to) in [(10, 2000), (10, 2999), (500, 7)] {
+        data.copy_within(from * 16..(from + 1) * 16, to * 16);
+    }
+    let rows = UnitRows::normalise(data, 16).unwrap();
+    let pool = pool();
+    let (index, table) =
+        HnswIndex::build_with_neighbours(&rows, HnswParams::default(), 10, &pool).unwrap();
+    assert!(quality::recall_at_k(&rows, &table, 3000, 1, &pool).unwrap() >= 0.98);
+    for (i, row) in table.indices.chunks(10).enumerate() {
+        assert!(!row.contains(&(i as u32)), "point {i} lists itself");
+        let sims = &table.similarities[i * 10..(i + 1) * 10];
+        assert!(sims.windows(2).all(|w| w[0] >= w[1]), "point {i} unsorted");
+    }
+    assert_eq!(&table.neighbours(10)[..2], &[2000, 2999]);
+    assert_eq!(&table.neighbours(2999)[..2], &[10, 2000]);
+    assert_eq!(table.neighbours(500)[0], 7);
+    // The graph it returns answers the same questions afterwards.
+    let queried = index.query_all(&rows, 10, &pool).unwrap();
+    assert!(quality::recall_at_k(&rows, &queried, 3000, 1, &pool).unwrap() >= 0.98);
+    assert!(HnswIndex::build_with_neighbours(&rows, HnswParams::default(), 3000, &pool).is_err());
 }
 
 fn saved(dir: &Path) -> UnitRows {
