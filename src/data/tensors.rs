@@ -115,6 +115,15 @@ impl NeighbourTable {
             .and_then(|ids| ids.get(row).copied())
             .unwrap_or(row as u64)
     }
+
+    /// The row of dataset index `index`, or `None` when the table has no such row (its
+    /// `ids` ascend, so this is a binary search).
+    pub fn row_of(&self, index: u64) -> Option<usize> {
+        match &self.ids {
+            Some(ids) => ids.binary_search(&index).ok(),
+            None => usize::try_from(index).ok().filter(|&r| r < self.points()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +160,22 @@ mod tests {
         };
         assert_eq!(table.points(), 3);
         assert_eq!(table.neighbours(1), &[0, 2]);
+    }
+
+    #[test]
+    fn dataset_indices_and_rows_map_both_ways() {
+        let mut table = NeighbourTable {
+            k: 1,
+            indices: vec![1, 2, 0],
+            similarities: vec![0.0; 3],
+            labels: None,
+            ids: None,
+        };
+        assert_eq!((table.row_of(2), table.row_of(3)), (Some(2), None));
+        table.ids = Some(vec![4, 9, 30]);
+        for row in 0..3 {
+            assert_eq!(table.row_of(table.dataset_index(row)), Some(row));
+        }
+        assert_eq!((table.row_of(2), table.row_of(10)), (None, None));
     }
 }

@@ -51,12 +51,14 @@ pub fn load_table(dir: &Path) -> Result<NeighbourTable, DataError> {
     let ids = read_column(&dir.join(IDS_FILE))?.map(|ids| ids.into_iter().map(u64::from).collect());
     let sims_shape = (similarities.rows, similarities.cols);
     let labels_ok = labels.as_ref().is_none_or(|l| l.len() == n);
-    let ids_ok = ids.as_ref().is_none_or(|l: &Vec<u64>| l.len() == n);
+    let ids_ok = ids
+        .as_ref()
+        .is_none_or(|l: &Vec<u64>| l.len() == n && l.windows(2).all(|w| w[0] < w[1]));
     if sims_shape != (n, k) || !labels_ok || !ids_ok {
         return Err(DataError::Npy {
             path,
             message: format!(
-                "{n}×{k} neighbours disagree with {}×{} similarities, the labels or the ids",
+                "{n}×{k} neighbours disagree with {}×{} similarities, the labels or the ids (which must ascend)",
                 sims_shape.0, sims_shape.1
             ),
         });

@@ -7,7 +7,6 @@
 //! Table rows follow ascending dataset index; the table's `ids` (when the rows are a subset)
 //! map row → dataset index, and the store is addressed by dataset index.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -36,10 +35,9 @@ impl Default for Pick {
     }
 }
 
-/// A neighbour table ready to pick from, with its row ↔ dataset-index maps.
+/// A neighbour table ready to pick from.
 pub struct NeighbourViews {
     table: Arc<NeighbourTable>,
-    rows: Option<HashMap<u64, usize>>,
     pick: Pick,
 }
 
@@ -68,11 +66,7 @@ impl NeighbourViews {
         if let Some(message) = problem {
             return Err(OpError::Failed(format!("node `{node}`: {message}")));
         }
-        let rows = table
-            .ids
-            .as_ref()
-            .map(|ids| ids.iter().enumerate().map(|(row, &id)| (id, row)).collect());
-        Ok(NeighbourViews { table, rows, pick })
+        Ok(NeighbourViews { table, pick })
     }
 
     /// Refuses a stream whose images per epoch differ from the table's rows.
@@ -113,11 +107,7 @@ impl NeighbourViews {
     }
 
     fn row_of(&self, index: u64) -> Result<usize, OpError> {
-        let row = match &self.rows {
-            Some(rows) => rows.get(&index).copied(),
-            None => Some(index as usize).filter(|&r| r < self.table.points()),
-        };
-        row.ok_or_else(|| {
+        self.table.row_of(index).ok_or_else(|| {
             OpError::Failed(format!(
                 "image {index} has no row in the neighbour table (mined on other images?)"
             ))

@@ -72,7 +72,6 @@ pub fn probabilities(
     table: &NeighbourTable,
     device: &Device,
 ) -> Result<[Vec<f32>; 2], OpError> {
-    let rows = Rows::of(table);
     let mut out: [Vec<f32>; 2] = [Vec::new(), Vec::new()];
     let mut seen = vec![false; table.points()];
     while let Some(payload) = ctx.recv("check")? {
@@ -88,9 +87,9 @@ pub fn probabilities(
                 .probabilities(&x)
                 .and_then(|p| Ok(p.flatten_all()?.to_vec1()?))
                 .map_err(failed)?;
-            place(probs, &p, &batch, &rows, table.points())?;
+            place(probs, &p, &batch, table)?;
         }
-        mark(&mut seen, &batch, &rows, ctx.id())?;
+        mark(&mut seen, &batch, table, ctx.id())?;
     }
     if let Some(missing) = seen.iter().position(|s| !s) {
         return Err(OpError::Failed(format!(
@@ -102,38 +101,17 @@ pub fn probabilities(
     Ok(out)
 }
 
-/// Dataset index → table row.
-struct Rows(Option<std::collections::HashMap<u64, usize>>);
-
-impl Rows {
-    fn of(table: &NeighbourTable) -> Self {
-        let map = table
-            .ids
-            .as_ref()
-            .map(|ids| ids.iter().enumerate().map(|(row, &id)| (id, row)).collect());
-        Rows(map)
-    }
-
-    fn get(&self, index: u64, points: usize) -> Option<usize> {
-        match &self.0 {
-            Some(map) => map.get(&index).copied(),
-            None => Some(index as usize).filter(|&r| r < points),
-        }
-    }
-}
-
 /// Copies the batch's probability rows to their table rows.
 fn place(
     probs: &mut Vec<f32>,
     batch_probs: &[f32],
     batch: &ViewBatch,
-    rows: &Rows,
-    points: usize,
+    table: &NeighbourTable,
 ) -> Result<(), OpError> {
     let clusters = batch_probs.len() / batch.indices.len().max(1);
-    probs.resize(points * clusters, 0.0);
+    probs.resize(table.points() * clusters, 0.0);
     for (i, &index) in batch.indices.iter().enumerate() {
-        let Some(row) = rows.get(index, points) else {
+        let Some(row) = table.row_of(index) else {
             return Err(OpError::Failed(format!(
                 "`check` sent dataset image {index}, which has no row in the neighbour table (mined on other images?)"
             )));
@@ -144,9 +122,14 @@ fn place(
     Ok(())
 }
 
-fn mark(seen: &mut [bool], batch: &ViewBatch, rows: &Rows, node: &str) -> Result<(), OpError> {
+fn mark(
+    seen: &mut [bool],
+    batch: &ViewBatch,
+    table: &NeighbourTable,
+    node: &str,
+) -> Result<(), OpError> {
     for &index in &batch.indices {
-        if let Some(row) = rows.get(index, seen.len()) {
+        if let Some(row) = table.row_of(index) {
             if std::mem::replace(&mut seen[row], true) {
                 return Err(OpError::Failed(format!(
                     "node `{node}`: `check` sent dataset image {index} twice; it takes one epoch of the mined images"
