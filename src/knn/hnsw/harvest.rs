@@ -100,7 +100,8 @@ impl Harvest {
         self.bar[i].store(worst.to_bits(), Relaxed);
     }
 
-    /// Point `i`'s list, in no particular order (called once the build is done).
+    /// Point `i`'s list, in no particular order: a snapshot, which offers from other threads
+    /// may change while it is read (harmless during [`Harvest::refine`]; final afterwards).
     pub(crate) fn list(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
         self.slots[i * self.k..(i + 1) * self.k]
             .iter()

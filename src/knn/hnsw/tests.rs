@@ -86,10 +86,18 @@ fn gathered_neighbours_exclude_the_point_but_not_its_copies() {
         data.copy_within(from * 16..(from + 1) * 16, to * 16);
     }
     let rows = UnitRows::normalise(data, 16).unwrap();
-    let pool = pool();
+    // Built on one thread: with two, the links depend on thread timing, and one run in 72
+    // with six copies of this test oversubscribing two cores gave recall 0.951 (typically
+    // 0.997): a preempted insertion can leave a region poorly linked.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let (index, table) =
-        HnswIndex::build_with_neighbours(&rows, HnswParams::default(), 10, &pool).unwrap();
-    assert!(quality::recall_at_k(&rows, &table, 3000, 1, &pool).unwrap() >= 0.98);
+        HnswIndex::build_with_neighbours(&rows, HnswParams::default(), 10, &one).unwrap();
+    let pool = pool();
+    let recall = quality::recall_at_k(&rows, &table, 3000, 1, &pool).unwrap();
+    assert!(recall >= 0.98, "recall@10 {recall}");
     for (i, row) in table.indices.chunks(10).enumerate() {
         assert!(!row.contains(&(i as u32)), "point {i} lists itself");
         let sims = &table.similarities[i * 10..(i + 1) * 10];
@@ -186,12 +194,21 @@ fn an_index_from_another_run_is_refused_and_left_alone() {
 
 #[test]
 fn outside_queries_find_their_copies_first_and_agree_with_exact_search() {
-    // 3,000 clustered points; the queries are copies of 40 of them plus 40 new points.
-    let rows = UnitRows::normalise(clustered(3000, 16, 20, 0.3, 5).0, 16).unwrap();
+    // 3,000 clustered points; the queries are copies of 40 of them plus 40 new points from
+    // the same clusters (the same seed draws the same centres and the first 3,000 points).
+    let (points, _) = clustered(3040, 16, 20, 0.3, 5);
+    let (indexed, new) = points.split_at(3000 * 16);
+    let rows = UnitRows::normalise(indexed.to_vec(), 16).unwrap();
+    // Built on one thread: with two, the links depend on thread timing, and about one graph
+    // in 20 left one of these points unreachable (its copy then did not find it).
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let index = HnswIndex::build(&rows, HnswParams::default(), &one);
     let pool = pool();
-    let index = HnswIndex::build(&rows, HnswParams::default(), &pool);
     let mut data: Vec<f32> = (0..40).flat_map(|i| rows.row(i * 70).to_vec()).collect();
-    data.extend(clustered(40, 16, 20, 0.3, 6).0);
+    data.extend_from_slice(new);
     let queries = UnitRows::normalise(data, 16).unwrap();
     let graph = index.query_external(&rows, &queries, 10, &pool).unwrap();
     let exact = exact::search_external(&rows, &queries, 10, &pool).unwrap();
