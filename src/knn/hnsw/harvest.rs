@@ -118,25 +118,33 @@ impl Harvest {
         let n = self.bar.len();
         pool.install(|| {
             (0..n).into_par_iter().for_each_init(
-                || (vec![u32::MAX; n], Vec::new()),
-                |(marks, candidates), i| {
-                    self.second_hops(i as u32, marks, candidates);
+                || (vec![u32::MAX; n], Vec::new(), Vec::new()),
+                |(marks, first, candidates), i| {
+                    self.second_hops(i as u32, marks, first, candidates);
                     self.measure(view, i as u32, candidates);
                 },
             )
         });
     }
 
-    /// Collects into `candidates` the points in the lists of point `i`'s list that are
-    /// neither `i` nor already in its list (`marks[j] == i` marks a point seen for `i`).
-    fn second_hops(&self, i: u32, marks: &mut [u32], candidates: &mut Vec<u32>) {
+    /// Collects into `candidates` the points in the lists of point `i`'s list (copied into
+    /// `first`) that are neither `i` nor already in its list (`marks[j] == i` marks a point
+    /// seen for `i`).
+    fn second_hops(
+        &self,
+        i: u32,
+        marks: &mut [u32],
+        first: &mut Vec<u32>,
+        candidates: &mut Vec<u32>,
+    ) {
         candidates.clear();
+        first.clear();
+        first.extend(self.list(i as usize));
         marks[i as usize] = i;
-        let first: Vec<u32> = self.list(i as usize).collect();
-        for &j in &first {
+        for &j in first.iter() {
             marks[j as usize] = i;
         }
-        for &j in &first {
+        for &j in first.iter() {
             for l in self.list(j as usize) {
                 if std::mem::replace(&mut marks[l as usize], i) != i {
                     candidates.push(l);

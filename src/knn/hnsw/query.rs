@@ -24,23 +24,17 @@ pub(super) fn query_all(
     table_of(view.rows, k, pool, |i| neighbours_of(view, i, k, ef))
 }
 
-/// The lists `harvest` gathered while the graph was built, re-scored and sorted as the
-/// graph's answers are; short rows are filled exactly.
+/// The lists `harvest` gathered while the graph was built (for k, already checked against
+/// the points), re-scored and sorted as the graph's answers are; short rows are filled
+/// exactly.
 pub(super) fn harvested(
     view: &View<'_>,
     harvest: &Harvest,
     k: usize,
     pool: &ThreadPool,
 ) -> Result<NeighbourTable, KnnError> {
-    view.rows.check_k(k)?;
     table_of(view.rows, k, pool, |i| {
-        let query = view.rows.row(i);
-        let mut found: Vec<(f32, u32)> = harvest
-            .list(i)
-            .map(|j| ((view.dot)(query, view.rows.row(j as usize)), j))
-            .collect();
-        found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        found
+        rescored(view, view.rows.row(i), harvest.list(i))
     })
 }
 
@@ -99,14 +93,18 @@ fn nearest(
     own: Option<u32>,
 ) -> Vec<(f32, u32)> {
     let wanted = k + usize::from(own.is_some());
-    let mut found: Vec<(f32, u32)> = view
-        .search(query, wanted, ef)
-        .into_iter()
-        .filter(|n| Some(n.id) != own)
-        .map(|n| ((view.dot)(query, view.rows.row(n.id as usize)), n.id))
+    let found = view.search(query, wanted, ef).into_iter().map(|n| n.id);
+    let mut found = rescored(view, query, found.filter(|&id| Some(id) != own));
+    found.truncate(k);
+    found
+}
+
+/// `ids` as (⟨query, row⟩, index), sorted by similarity descending then index.
+fn rescored(view: &View<'_>, query: &[f32], ids: impl Iterator<Item = u32>) -> Vec<(f32, u32)> {
+    let mut found: Vec<(f32, u32)> = ids
+        .map(|j| ((view.dot)(query, view.rows.row(j as usize)), j))
         .collect();
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    found.truncate(k);
     found
 }
 
