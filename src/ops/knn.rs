@@ -211,6 +211,7 @@ impl Knn {
         let table = match HnswIndex::reusable(ctx.run_dir(), rows, params) {
             Ok(index) => {
                 report["index_reused"] = json!(true);
+                report["unreached_nodes_linked"] = json!(index.repaired());
                 index.query_all(rows, k, pool)?
             }
             Err(why_not) => {
@@ -218,6 +219,7 @@ impl Knn {
                 report["index_reused"] = json!(false);
                 report["index_rebuilt_because"] = json!(why_not);
                 let (index, table) = HnswIndex::build_with_neighbours(rows, params, k, pool)?;
+                report["unreached_nodes_linked"] = json!(index.repaired());
                 index.save(ctx.run_dir(), rows)?;
                 table
             }

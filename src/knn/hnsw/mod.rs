@@ -2,7 +2,9 @@
 //! crate with hnswlib's layout and algorithms ([`graph`], [`search`]): distance 1 − ⟨a, b⟩
 //! on unit vectors, the vectors read in place from [`UnitRows`]. Points are inserted in
 //! parallel on the caller's pool, so the graph (not its quality) depends on thread timing;
-//! levels are seeded.
+//! levels are seeded. After the build, every node that no layer-0 walk from the entry
+//! point reaches is linked from its nearest reached node ([`repair`]), so no point is
+//! unfindable; `quality.json` counts them (`unreached_nodes_linked`).
 //!
 //! Mining every point's neighbours needs no pass of queries after the build:
 //! [`HnswIndex::build_with_neighbours`] keeps what the insertion searches measure
@@ -41,6 +43,7 @@ mod file;
 mod graph;
 mod harvest;
 mod query;
+mod repair;
 mod search;
 
 use std::path::Path;
@@ -104,6 +107,8 @@ pub struct HnswIndex {
     graph: Graph,
     params: HnswParams,
     dot: Dot,
+    /// Nodes the reachability repair linked (see [`repair`]).
+    repaired: usize,
 }
 
 impl HnswIndex {
@@ -149,7 +154,19 @@ impl HnswIndex {
                 .into_par_iter()
                 .for_each(|q| view.insert(q, ef, harvest))
         });
-        HnswIndex { graph, params, dot }
+        let repaired = repair::link_unreached(&view, ef);
+        HnswIndex {
+            graph,
+            params,
+            dot,
+            repaired,
+        }
+    }
+
+    /// How many nodes no layer-0 walk from the entry point reached after the build (or in
+    /// the loaded graph) and were linked by the repair (see [`repair`]).
+    pub fn repaired(&self) -> usize {
+        self.repaired
     }
 
     /// Every point's `k` nearest other points (see the module notes).
@@ -275,11 +292,15 @@ impl HnswIndex {
                 ),
             });
         }
-        Ok(HnswIndex {
+        let mut index = HnswIndex {
             graph,
             params: sidecar.params,
             dot: distance::pick(),
-        })
+            repaired: 0,
+        };
+        let ef = index.params.ef_construction.max(index.params.m);
+        index.repaired = repair::link_unreached(&index.view(rows), ef);
+        Ok(index)
     }
 
     /// The index saved in `dir` when it was built from exactly `rows` with the construction

@@ -199,14 +199,10 @@ fn outside_queries_find_their_copies_first_and_agree_with_exact_search() {
     let (points, _) = clustered(3040, 16, 20, 0.3, 5);
     let (indexed, new) = points.split_at(3000 * 16);
     let rows = UnitRows::normalise(indexed.to_vec(), 16).unwrap();
-    // Built on one thread: with two, the links depend on thread timing, and about one graph
-    // in 20 left one of these points unreachable (its copy then did not find it).
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let index = HnswIndex::build(&rows, HnswParams::default(), &one);
+    // Two threads: the links depend on thread timing, and before the reachability repair
+    // about one graph in 20 left one of these points unreachable (its copy missed it).
     let pool = pool();
+    let index = HnswIndex::build(&rows, HnswParams::default(), &pool);
     let mut data: Vec<f32> = (0..40).flat_map(|i| rows.row(i * 70).to_vec()).collect();
     data.extend_from_slice(new);
     let queries = UnitRows::normalise(data, 16).unwrap();
