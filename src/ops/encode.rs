@@ -82,10 +82,7 @@ impl Operator for Encode {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
-        let artifact = match ctx.recv("model")? {
-            Some(Payload::Model(model)) => model,
-            _ => return Err(OpError::Failed("`model` sent no trained model".into())),
-        };
+        let artifact = ctx.recv_model("model")?;
         let device = crate::model::device::select(ctx.device()).map_err(failed)?;
         let model = match self.params.output {
             EncodeOutput::Clusters => {

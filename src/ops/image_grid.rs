@@ -100,11 +100,7 @@ impl Operator for ImageGrid {
         if params.images == 0 {
             errors.push(ParamError::new("images", "must be at least 1"));
         }
-        if errors.is_empty() {
-            Ok(ImageGrid { params })
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors).map(|()| ImageGrid { params })
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {

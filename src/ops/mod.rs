@@ -103,6 +103,15 @@ impl ParamError {
             message: message.into(),
         }
     }
+
+    /// What a validation found: `Ok` when `errors` is empty, otherwise every one of them.
+    pub fn result(errors: Vec<ParamError>) -> Result<(), Vec<ParamError>> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// What an operator may consult while it is being built (before anything runs).

@@ -85,11 +85,7 @@ impl Operator for ViewGrid {
                 "must be at least 1",
             ));
         }
-        if errors.is_empty() {
-            Ok(ViewGrid { params })
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors).map(|()| ViewGrid { params })
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {

@@ -9,7 +9,8 @@ use super::cancel::CancelToken;
 use super::channel::{Input, Output};
 use super::stats::{bump, NodeStats};
 use super::OpError;
-use crate::data::ImageBatch;
+use crate::data::{ImageBatch, NeighbourTable};
+use crate::model::ModelArtifact;
 use crate::payload::Payload;
 use crate::spec::DeviceSpec;
 
@@ -124,6 +125,26 @@ impl Context {
                 found: other.port_type().describe(),
                 expected: "image batches".into(),
             }),
+        }
+    }
+
+    /// The trained model input `field` carries (models travel one per stream); an error
+    /// naming `field` when the stream ends without one or carries something else.
+    pub fn recv_model(&mut self, field: &str) -> Result<Arc<ModelArtifact>, OpError> {
+        match self.recv(field)? {
+            Some(Payload::Model(model)) => Ok(model),
+            _ => Err(OpError::Failed(format!("`{field}` sent no trained model"))),
+        }
+    }
+
+    /// The neighbour table input `field` carries (tables travel one per stream); an error
+    /// naming `field` when the stream ends without one or carries something else.
+    pub fn recv_table(&mut self, field: &str) -> Result<Arc<NeighbourTable>, OpError> {
+        match self.recv(field)? {
+            Some(Payload::Neighbours(table)) => Ok(table),
+            _ => Err(OpError::Failed(format!(
+                "`{field}` sent no neighbour table"
+            ))),
         }
     }
 

@@ -172,12 +172,7 @@ impl Augment {
 
     /// Waits for the neighbour table and checks it against `views` and `pick`.
     fn receive_table(&self, ctx: &mut Context) -> Result<NeighbourViews, OpError> {
-        let table = ctx
-            .recv("neighbours")?
-            .and_then(|p| p.as_neighbours().cloned())
-            .ok_or_else(|| {
-                OpError::Failed(format!("node `{}`: `neighbours` sent no table", ctx.id()))
-            })?;
+        let table = ctx.recv_table("neighbours")?;
         NeighbourViews::new(table, self.params.pick, self.params.views, ctx.id())
     }
 

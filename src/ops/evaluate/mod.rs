@@ -103,11 +103,7 @@ impl Operator for Evaluate {
         if params.scale == 0 {
             errors.push(ParamError::new("scale", "must be at least 1"));
         }
-        if errors.is_empty() {
-            Ok(Evaluate { params })
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors).map(|()| Evaluate { params })
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {

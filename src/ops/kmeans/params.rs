@@ -60,11 +60,7 @@ impl KMeansParams {
         if !(self.tol >= 0.0 && self.tol.is_finite()) {
             errors.push(ParamError::new("tol", "must be a number ≥ 0"));
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors)
     }
 }
 

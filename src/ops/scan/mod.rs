@@ -23,6 +23,7 @@ use crate::ops::training::history::history_path;
 use crate::ops::training::{failed, save_cluster_model};
 use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
+pub(crate) use params::check_heads;
 pub use params::ScanParams;
 use trainer::Trainer;
 
@@ -58,10 +59,7 @@ impl Operator for Scan {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
-        let pretext = match ctx.recv("model")? {
-            Some(Payload::Model(model)) => model,
-            _ => return Err(OpError::Failed("`model` sent no trained model".into())),
-        };
+        let pretext = ctx.recv_model("model")?;
         let plan = EpochPlan {
             epochs: self.params.epochs,
             checkpoint_every: self.params.checkpoint_every,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::loss::scan::ScanLossKind;
 use crate::model::optim::OptimizerKind;
 use crate::model::schedule::ScheduleKind;
-use crate::ops::{ParamDoc, ParamError};
+use crate::ops::{training, ParamDoc, ParamError};
 
 /// Parameters of the `Scan` operator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,25 +89,30 @@ impl ScanParams {
     /// Every bad value at once.
     pub fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut errors = Vec::new();
-        if self.clusters < 2 {
-            let message = format!(
-                "must be at least 2, found {} (one cluster is no clustering)",
-                self.clusters
-            );
-            errors.push(ParamError::new("clusters", message));
-        }
-        if self.heads == 0 {
-            errors.push(ParamError::new("heads", "must be at least 1"));
-        }
-        if !(self.entropy_weight >= 0.0 && self.entropy_weight.is_finite()) {
-            errors.push(ParamError::new("entropy_weight", "must be a number ≥ 0"));
-        }
-        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        check_heads(self.clusters, self.heads, self.entropy_weight, &mut errors);
+        training::check_length(self.epochs, self.budget_minutes, &mut errors);
+        ParamError::result(errors)
+    }
+}
+
+/// Adds to `errors` what is wrong with a cluster-head shape and SCAN's entropy weight
+/// (shared with `ScanFeatures`).
+pub(crate) fn check_heads(
+    clusters: usize,
+    heads: usize,
+    entropy_weight: f64,
+    errors: &mut Vec<ParamError>,
+) {
+    if clusters < 2 {
+        let message =
+            format!("must be at least 2, found {clusters} (one cluster is no clustering)");
+        errors.push(ParamError::new("clusters", message));
+    }
+    if heads == 0 {
+        errors.push(ParamError::new("heads", "must be at least 1"));
+    }
+    if !(entropy_weight >= 0.0 && entropy_weight.is_finite()) {
+        errors.push(ParamError::new("entropy_weight", "must be a number ≥ 0"));
     }
 }
 
@@ -119,8 +124,8 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder (SCAN) or freeze it in evaluation mode and train the heads alone (Keras)" },
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4; Keras: AdamW lr 5e-4)" },
-    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per step" },
-    ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train; the input must carry at least as many" },
-    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
-    ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
+    training::SCHEDULE_DOC,
+    training::EPOCHS_DOC,
+    training::BUDGET_DOC,
+    training::CHECKPOINT_DOC,
 ];

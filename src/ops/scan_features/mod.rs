@@ -25,7 +25,7 @@ use crate::cluster::heads::HeadLoss;
 use crate::data::NeighbourTable;
 use crate::fsutil::append_line;
 use crate::ops::training::history::{history_path, restart_history};
-use crate::payload::{Payload, PortType};
+use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
 pub use params::ScanFeaturesParams;
 pub use trainer::Trainer;
@@ -69,10 +69,7 @@ impl Operator for ScanFeatures {
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
         let train = collect(ctx, "features")?;
-        let table = match ctx.recv("neighbours")? {
-            Some(Payload::Neighbours(table)) => table,
-            _ => return Err(fail(ctx, "`neighbours` sent no neighbour table")),
-        };
+        let table = ctx.recv_table("neighbours")?;
         check_table(ctx, &train, &table)?;
         let mut trainer =
             Trainer::new(&self.params, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;

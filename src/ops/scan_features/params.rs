@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::loss::scan::ScanLossKind;
 use crate::model::optim::OptimizerKind;
+use crate::ops::scan::check_heads;
 use crate::ops::{ParamDoc, ParamError};
 
 /// Parameters of the `ScanFeatures` operator.
@@ -84,28 +85,14 @@ impl ScanFeaturesParams {
     /// Every bad value at once.
     pub fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut errors = Vec::new();
-        if self.clusters < 2 {
-            let message = format!("must be at least 2, found {}", self.clusters);
-            errors.push(ParamError::new("clusters", message));
-        }
-        for (field, value) in [
-            ("heads", self.heads),
-            ("top", self.top),
-            ("batch", self.batch),
-        ] {
+        check_heads(self.clusters, self.heads, self.entropy_weight, &mut errors);
+        for (field, value) in [("top", self.top), ("batch", self.batch)] {
             if value == 0 {
                 errors.push(ParamError::new(field, "must be at least 1"));
             }
         }
-        if !(self.entropy_weight >= 0.0 && self.entropy_weight.is_finite()) {
-            errors.push(ParamError::new("entropy_weight", "must be a number ≥ 0"));
-        }
         crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors)
     }
 }
 
@@ -144,7 +131,7 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["clusters", "top", "batch", "entropy_weight", "epochs"]
+            ["clusters", "entropy_weight", "top", "batch", "epochs"]
         );
         assert!(ScanFeaturesParams::default().validate().is_ok());
     }

@@ -77,10 +77,7 @@ impl Operator for SelfLabel {
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
         let guarded = guarded(ctx)?;
-        let clusters = match ctx.recv("model")? {
-            Some(Payload::Model(model)) => model,
-            _ => return Err(OpError::Failed("`model` sent no trained model".into())),
-        };
+        let clusters = ctx.recv_model("model")?;
         let plan = EpochPlan {
             epochs: self.params.epochs,
             checkpoint_every: self.params.checkpoint_every,
@@ -127,14 +124,7 @@ fn choose(
     received: &ModelArtifact,
     trained: ClusterModel,
 ) -> Result<(ClusterModel, &'static str), OpError> {
-    let table = match ctx.recv("neighbours")? {
-        Some(Payload::Neighbours(table)) => table,
-        _ => {
-            return Err(OpError::Failed(
-                "`neighbours` sent no neighbour table".into(),
-            ))
-        }
-    };
+    let table = ctx.recv_table("neighbours")?;
     ctx.set_status("scoring both models on the neighbour table");
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
     let before = ClusterModel::from_artifact(received, &device).map_err(failed)?;

@@ -7,7 +7,7 @@ use crate::model::head::HeadKind;
 use crate::model::loss::LossKind;
 use crate::model::optim::OptimizerKind;
 use crate::model::schedule::ScheduleKind;
-use crate::ops::{ParamDoc, ParamError};
+use crate::ops::{training, ParamDoc, ParamError};
 
 /// Parameters of the `SimClr` operator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,15 +101,11 @@ impl SimClrParams {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
             errors.push(ParamError::new("temperature", "must be a positive number"));
         }
-        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
+        training::check_length(self.epochs, self.budget_minutes, &mut errors);
         if self.monitor_k == 0 {
             errors.push(ParamError::new("monitor_k", "must be at least 1"));
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        ParamError::result(errors)
     }
 }
 
@@ -120,10 +116,10 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "loss", ty: "NtXent | Keras(l2_normalize)", doc: "the contrastive loss" },
     ParamDoc { name: "temperature", ty: "f64", doc: "softmax temperature of the loss" },
     ParamDoc { name: "optimizer", ty: "Sgd(lr, momentum, nesterov, weight_decay) | Adam(..) | AdamW(lr, betas, eps, weight_decay)", doc: "the optimiser; biases and batch-norm parameters get no weight decay unless decay_bn_and_bias" },
-    ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per step" },
-    ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train; the input must carry at least as many" },
-    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
-    ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
+    training::SCHEDULE_DOC,
+    training::EPOCHS_DOC,
+    training::BUDGET_DOC,
+    training::CHECKPOINT_DOC,
     ParamDoc { name: "monitor_every", ty: "u64", doc: "epochs between kNN monitor reports (needs the `monitor` input)" },
     ParamDoc { name: "monitor_k", ty: "usize", doc: "neighbours voting in the kNN monitor" },
     ParamDoc { name: "init", ty: "Option<path>", doc: "safetensors file to initialise the encoder from" },

@@ -17,11 +17,39 @@ use crate::model::optim::Optimizer;
 use crate::model::params::Params;
 use crate::model::schedule::ScheduleKind;
 use crate::model::{ClusterModel, ModelArtifact};
-use crate::ops::ParamError;
+use crate::ops::{ParamDoc, ParamError};
 use crate::runtime::OpError;
 
 /// Checkpoints kept in the run folder (the newest is resumed).
 const KEEP_CHECKPOINTS: usize = 2;
+/// The `schedule` row of a training operator's [`ParamDoc`]s.
+pub const SCHEDULE_DOC: ParamDoc = ParamDoc {
+    name: "schedule",
+    ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)",
+    doc: "the learning-rate schedule, per step",
+};
+
+/// The `epochs` row of a training operator's [`ParamDoc`]s.
+pub const EPOCHS_DOC: ParamDoc = ParamDoc {
+    name: "epochs",
+    ty: "u64",
+    doc: "epochs to train; the input must carry at least as many",
+};
+
+/// The `budget_minutes` row of a training operator's [`ParamDoc`]s.
+pub const BUDGET_DOC: ParamDoc = ParamDoc {
+    name: "budget_minutes",
+    ty: "Option<f64>",
+    doc: "stop after this much training time; the schedule then spans the budget",
+};
+
+/// The `checkpoint_every` row of a training operator's [`ParamDoc`]s.
+pub const CHECKPOINT_DOC: ParamDoc = ParamDoc {
+    name: "checkpoint_every",
+    ty: "u64",
+    doc: "epochs between checkpoints (a re-run resumes from the newest)",
+};
+
 /// Checkpoint metadata field holding the node's cache key.
 const KEY_FIELD: &str = "cache_key";
 /// Checkpoint metadata field holding the steps per epoch.
