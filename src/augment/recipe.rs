@@ -25,8 +25,10 @@ pub enum Recipe {
         #[serde(default = "simclr_scale")]
         crop_scale: (f32, f32),
     },
-    /// SCAN's strong transform: RandomCrop(size, padding 4, zero fill), HorizontalFlip(0.5),
-    /// RandAugment(4 ops, SCAN's random magnitude), Normalize(CIFAR-10), Cutout(1, 16, 0).
+    /// SCAN's strong transform: RandomCrop(size, padding s/8, zero fill), HorizontalFlip(0.5),
+    /// RandAugment(4 ops, SCAN's random magnitude), Normalize(CIFAR-10), Cutout(1, s/2, 0),
+    /// with `s` the shorter output side: SCAN's padding 4 and Cutout 16 at 32×32, scaled so
+    /// that smaller images keep the same proportions.
     ScanStrong {
         /// Output size `(width, height)`.
         size: (u32, u32),
@@ -89,20 +91,23 @@ impl Recipe {
                 AugmentOp::RandomGrayscale { p: 0.2 },
                 normalize,
             ],
-            Recipe::ScanStrong { size } => vec![
-                AugmentOp::RandomCrop {
-                    size: *size,
-                    padding: 4,
-                },
-                flip,
-                AugmentOp::RandAugment { n: 4, m: None },
-                normalize,
-                AugmentOp::Cutout {
-                    holes: 1,
-                    length: 16,
-                    fill: 0.0,
-                },
-            ],
+            Recipe::ScanStrong { size } => {
+                let side = size.0.min(size.1);
+                vec![
+                    AugmentOp::RandomCrop {
+                        size: *size,
+                        padding: (side / 8).max(1),
+                    },
+                    flip,
+                    AugmentOp::RandAugment { n: 4, m: None },
+                    normalize,
+                    AugmentOp::Cutout {
+                        holes: 1,
+                        length: (side / 2).max(1),
+                        fill: 0.0,
+                    },
+                ]
+            }
             Recipe::Keras { size } => vec![
                 AugmentOp::Resize { size: *size },
                 AugmentOp::RandomTranslation {
@@ -126,5 +131,32 @@ impl Recipe {
     /// The validated pipeline of [`Recipe::ops`].
     pub fn pipeline(&self) -> Result<Pipeline, AugmentError> {
         Pipeline::new(self.ops())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RandomCrop padding and Cutout length of a `ScanStrong` recipe.
+    fn strong_geometry(size: (u32, u32)) -> (u32, u32) {
+        let ops = Recipe::ScanStrong { size }.ops();
+        let padding = ops.iter().find_map(|op| match op {
+            AugmentOp::RandomCrop { padding, .. } => Some(*padding),
+            _ => None,
+        });
+        let length = ops.iter().find_map(|op| match op {
+            AugmentOp::Cutout { length, .. } => Some(*length),
+            _ => None,
+        });
+        (padding.unwrap(), length.unwrap())
+    }
+
+    #[test]
+    fn scan_strong_keeps_scans_proportions_at_every_size() {
+        assert_eq!(strong_geometry((32, 32)), (4, 16));
+        assert_eq!(strong_geometry((16, 16)), (2, 8));
+        assert_eq!(strong_geometry((96, 64)), (8, 32));
+        assert_eq!(strong_geometry((6, 6)), (1, 3));
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::optim::OptimizerKind;
 use crate::model::schedule::ScheduleKind;
-use crate::ops::{ParamDoc, ParamError, ScanParams};
+use crate::ops::{training, ParamDoc, ParamError, ScanParams};
 
 /// Parameters of the `SelfLabel` operator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,10 @@ pub struct SelfLabelParams {
     /// Weight each confident sample by `n / (K · n_label)` (SCAN's class balancing).
     #[serde(default = "yes")]
     pub class_balanced: bool,
+    /// The weight `w` of `−w·H(p̄)`, SCAN's clustering entropy term, added to the loss over
+    /// each batch's strong views (0, SCAN's choice: none).
+    #[serde(default)]
+    pub entropy_weight: f64,
     /// The weight of `H(p̄)` in the guard's objective (used with `check` and `neighbours`;
     /// SCAN's entropy weight, as `Scan`'s default).
     #[serde(default = "default_guard_entropy_weight")]
@@ -67,6 +71,7 @@ impl Default for SelfLabelParams {
         SelfLabelParams {
             threshold: default_threshold(),
             class_balanced: true,
+            entropy_weight: 0.0,
             guard_entropy_weight: default_guard_entropy_weight(),
             update_encoder: true,
             optimizer: default_optimizer(),
@@ -89,19 +94,17 @@ impl SelfLabelParams {
             );
             errors.push(ParamError::new("threshold", message));
         }
-        if !(self.guard_entropy_weight.is_finite() && self.guard_entropy_weight >= 0.0) {
-            let message = format!(
-                "must be finite and ≥ 0, found {}",
-                self.guard_entropy_weight
-            );
-            errors.push(ParamError::new("guard_entropy_weight", message));
+        for (field, weight) in [
+            ("entropy_weight", self.entropy_weight),
+            ("guard_entropy_weight", self.guard_entropy_weight),
+        ] {
+            if !(weight.is_finite() && weight >= 0.0) {
+                let message = format!("must be finite and ≥ 0, found {weight}");
+                errors.push(ParamError::new(field, message));
+            }
         }
-        crate::ops::training::check_length(self.epochs, self.budget_minutes, &mut errors);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        training::check_length(self.epochs, self.budget_minutes, &mut errors);
+        ParamError::result(errors)
     }
 }
 
@@ -109,13 +112,14 @@ impl SelfLabelParams {
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "threshold", ty: "f64", doc: "a sample whose weak view's top probability exceeds this becomes a pseudo-label (SCAN: 0.99)" },
     ParamDoc { name: "class_balanced", ty: "bool", doc: "weight each confident sample by n / (labels present · its label's count), as SCAN does" },
+    ParamDoc { name: "entropy_weight", ty: "f64", doc: "weight w of −w·H(p̄) over each batch's strong views, which keeps every cluster in use (SCAN: 0)" },
     ParamDoc { name: "guard_entropy_weight", ty: "f64", doc: "with `check` and `neighbours`: weight w of H(p̄) in the objective consistency − w·H(p̄) that picks the received or the self-labelled model (lower wins)" },
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder with the selected head (SCAN) or freeze it in evaluation mode" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
     ParamDoc { name: "schedule", ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)", doc: "the learning-rate schedule, per batch (skipped batches advance it too)" },
     ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train (SCAN: 200); the inputs must carry at least as many" },
-    ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time; the schedule then spans the budget" },
-    ParamDoc { name: "checkpoint_every", ty: "u64", doc: "epochs between checkpoints (a re-run resumes from the newest)" },
+    training::BUDGET_DOC,
+    training::CHECKPOINT_DOC,
 ];
 
 #[cfg(test)]
@@ -129,6 +133,7 @@ mod tests {
         assert_eq!(params.optimizer.base_lr(), 1e-4);
         let bad = SelfLabelParams {
             threshold: 1.0,
+            entropy_weight: -1.0,
             epochs: 0,
             ..params
         };
@@ -138,6 +143,6 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["threshold", "epochs"]);
+        assert_eq!(fields, ["threshold", "entropy_weight", "epochs"]);
     }
 }

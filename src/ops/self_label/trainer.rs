@@ -16,7 +16,7 @@ use super::SelfLabelParams;
 use crate::data::ViewBatch;
 use crate::model::cluster::softmax_rows;
 use crate::model::input::views_to_nhwc;
-use crate::model::loss::self_label::self_label_loss;
+use crate::model::loss::self_label::{entropy_term, self_label_loss};
 use crate::model::optim::Optimizer;
 use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::training::epochs::EpochTrainer;
@@ -156,7 +156,11 @@ impl EpochTrainer for Trainer {
             .progress
             .learning_rate(&self.params.schedule, self.params.optimizer.base_lr());
         let taken = match loss {
-            Some(loss) => {
+            Some(mut loss) => {
+                if self.params.entropy_weight > 0.0 {
+                    let term = entropy_term(&strong, self.params.entropy_weight);
+                    loss.loss = term.and_then(|t| loss.loss + t).map_err(failed)?;
+                }
                 let value = self.value(&loss.loss)?;
                 let grads = loss.loss.backward().map_err(failed)?;
                 self.optimizer.step(&grads, lr).map_err(failed)?;

@@ -102,3 +102,17 @@ fn gradient_matches_finite_differences() {
     }
     assert_eq!(&analytic[4..6], &[0.0, 0.0]);
 }
+
+#[test]
+fn the_entropy_term_is_minus_w_times_the_entropy_of_the_mean_prediction() {
+    // Rows (0, 0) and (ln 3, 0): p = (½, ½) and (¾, ¼), p̄ = (⅝, ⅜),
+    // H = −⅝ ln ⅝ − ⅜ ln ⅜ = 0.6615632; with w = 2 the term is −1.3231265.
+    let logits = Tensor::new(&[[0f64, 0.], [3f64.ln(), 0.]], &Device::Cpu).unwrap();
+    let term = scalar(&entropy_term(&logits, 2.0).unwrap());
+    let h = -(0.625f64 * 0.625f64.ln() + 0.375 * 0.375f64.ln());
+    assert!((term + 2.0 * h).abs() < 1e-6, "{term}");
+    // Uniform predictions reach the most negative value, −w ln C.
+    let uniform = Tensor::zeros((3, 4), DType::F64, &Device::Cpu).unwrap();
+    let lowest = scalar(&entropy_term(&uniform, 1.5).unwrap());
+    assert!((lowest + 1.5 * 4f64.ln()).abs() < 1e-6, "{lowest}");
+}
