@@ -13,6 +13,10 @@ pub struct SelfLabelParams {
     /// A sample is confident when its weak view's top probability exceeds this.
     #[serde(default = "default_threshold")]
     pub threshold: f64,
+    /// Also each cluster's most confident `⌈cluster_quota · n_c⌉` of the `n_c` samples it
+    /// predicts in a batch become pseudo-labels (0, SCAN's rule: the threshold alone).
+    #[serde(default)]
+    pub cluster_quota: f64,
     /// Weight each confident sample by `n / (K · n_label)` (SCAN's class balancing).
     #[serde(default = "yes")]
     pub class_balanced: bool,
@@ -70,6 +74,7 @@ impl Default for SelfLabelParams {
     fn default() -> Self {
         SelfLabelParams {
             threshold: default_threshold(),
+            cluster_quota: 0.0,
             class_balanced: true,
             entropy_weight: 0.0,
             guard_entropy_weight: default_guard_entropy_weight(),
@@ -94,6 +99,10 @@ impl SelfLabelParams {
             );
             errors.push(ParamError::new("threshold", message));
         }
+        if !(0.0..=1.0).contains(&self.cluster_quota) {
+            let message = format!("must be in [0, 1], found {}", self.cluster_quota);
+            errors.push(ParamError::new("cluster_quota", message));
+        }
         for (field, weight) in [
             ("entropy_weight", self.entropy_weight),
             ("guard_entropy_weight", self.guard_entropy_weight),
@@ -111,6 +120,7 @@ impl SelfLabelParams {
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "threshold", ty: "f64", doc: "a sample whose weak view's top probability exceeds this becomes a pseudo-label (SCAN: 0.99)" },
+    ParamDoc { name: "cluster_quota", ty: "f64", doc: "each cluster's most confident fraction of the samples it predicts in a batch also become pseudo-labels, so no cluster is left without any (SCAN: 0)" },
     ParamDoc { name: "class_balanced", ty: "bool", doc: "weight each confident sample by n / (labels present · its label's count), as SCAN does" },
     ParamDoc { name: "entropy_weight", ty: "f64", doc: "weight w of −w·H(p̄) over each batch's strong views, which keeps every cluster in use (SCAN: 0)" },
     ParamDoc { name: "guard_entropy_weight", ty: "f64", doc: "with `check` and `neighbours`: weight w of H(p̄) in the objective consistency − w·H(p̄) that picks the received or the self-labelled model (lower wins)" },
@@ -133,6 +143,7 @@ mod tests {
         assert_eq!(params.optimizer.base_lr(), 1e-4);
         let bad = SelfLabelParams {
             threshold: 1.0,
+            cluster_quota: 1.5,
             entropy_weight: -1.0,
             epochs: 0,
             ..params
@@ -143,6 +154,9 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["threshold", "entropy_weight", "epochs"]);
+        assert_eq!(
+            fields,
+            ["threshold", "cluster_quota", "entropy_weight", "epochs"]
+        );
     }
 }

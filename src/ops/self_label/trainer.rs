@@ -16,7 +16,7 @@ use super::SelfLabelParams;
 use crate::data::ViewBatch;
 use crate::model::cluster::softmax_rows;
 use crate::model::input::views_to_nhwc;
-use crate::model::loss::self_label::{entropy_term, self_label_loss};
+use crate::model::loss::self_label::{entropy_term, self_label_loss, Selection};
 use crate::model::optim::Optimizer;
 use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::training::epochs::EpochTrainer;
@@ -150,8 +150,12 @@ impl EpochTrainer for Trainer {
             .learn_epoch_size(pair.strong.epoch_size, batch);
         let weak = softmax_rows(&self.logits(&pair.weak)?.detach()).map_err(failed)?;
         let strong = self.logits(&pair.strong)?;
-        let (threshold, balanced) = (self.params.threshold, self.params.class_balanced);
-        let loss = self_label_loss(&weak, &strong, threshold, balanced).map_err(failed)?;
+        let select = Selection {
+            threshold: self.params.threshold,
+            quota: self.params.cluster_quota,
+        };
+        let balanced = self.params.class_balanced;
+        let loss = self_label_loss(&weak, &strong, select, balanced).map_err(failed)?;
         let lr = self
             .progress
             .learning_rate(&self.params.schedule, self.params.optimizer.base_lr());

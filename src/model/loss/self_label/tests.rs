@@ -35,13 +35,13 @@ fn balanced_and_plain_losses_by_hand() {
     )
     .unwrap();
     let (ln2, ln43) = (2f64.ln(), (4.0f64 / 3.0).ln());
-    let balanced = self_label_loss(&weak(), &logits, 0.99, true)
+    let balanced = self_label_loss(&weak(), &logits, Selection::scan(0.99), true)
         .unwrap()
         .unwrap();
     assert_eq!(balanced.confident, 3);
     let want = 0.75 * ln2 + 0.25 * ln43;
     assert!((scalar(&balanced.loss) - want).abs() < 1e-9, "{want}");
-    let plain = self_label_loss(&weak(), &logits, 0.99, false)
+    let plain = self_label_loss(&weak(), &logits, Selection::scan(0.99), false)
         .unwrap()
         .unwrap();
     let want = (2.0 * ln2 + ln43) / 3.0;
@@ -52,21 +52,21 @@ fn balanced_and_plain_losses_by_hand() {
 #[test]
 fn no_confident_sample_gives_no_loss() {
     let logits = Tensor::zeros((4, 2), DType::F64, &Device::Cpu).unwrap();
-    let loss = self_label_loss(&weak(), &logits, 0.999, true).unwrap();
+    let loss = self_label_loss(&weak(), &logits, Selection::scan(0.999), true).unwrap();
     assert!(loss.is_none(), "no row exceeds 0.999 (row 1 equals it)");
-    let (rows, labels) = confident_labels(&weak(), 0.99).unwrap();
+    let (rows, labels) = confident_labels(&weak(), Selection::scan(0.99)).unwrap();
     assert_eq!((rows, labels), (vec![0, 1, 3], vec![0, 0, 1]));
 }
 
 #[test]
 fn mismatched_shapes_are_refused() {
     let logits = Tensor::zeros((3, 2), DType::F64, &Device::Cpu).unwrap();
-    assert!(self_label_loss(&weak(), &logits, 0.99, true).is_err());
+    assert!(self_label_loss(&weak(), &logits, Selection::scan(0.99), true).is_err());
 }
 
 fn loss_at(logits: &Tensor) -> f64 {
     scalar(
-        &self_label_loss(&weak(), logits, 0.99, true)
+        &self_label_loss(&weak(), logits, Selection::scan(0.99), true)
             .unwrap()
             .unwrap()
             .loss,
@@ -79,7 +79,7 @@ fn gradient_matches_finite_differences() {
     // get a zero gradient.
     let logits = Tensor::randn(0f64, 1.0, (4, 2), &Device::Cpu).unwrap();
     let var = Var::from_tensor(&logits).unwrap();
-    let loss = self_label_loss(&weak(), var.as_tensor(), 0.99, true)
+    let loss = self_label_loss(&weak(), var.as_tensor(), Selection::scan(0.99), true)
         .unwrap()
         .unwrap();
     let grads = loss.loss.backward().unwrap();
@@ -115,4 +115,19 @@ fn the_entropy_term_is_minus_w_times_the_entropy_of_the_mean_prediction() {
     let uniform = Tensor::zeros((3, 4), DType::F64, &Device::Cpu).unwrap();
     let lowest = scalar(&entropy_term(&uniform, 1.5).unwrap());
     assert!((lowest + 1.5 * 4f64.ln()).abs() < 1e-6, "{lowest}");
+}
+
+#[test]
+fn a_quota_adds_each_clusters_most_confident_samples() {
+    // Cluster 0 is predicted by rows 0, 1, 2 (0.995, 0.999, 0.6), cluster 1 by row 3.
+    let pick =
+        |threshold, quota| confident_labels(&weak(), Selection { threshold, quota }).unwrap();
+    // Nothing exceeds 0.9999; quota ½: ⌈1.5⌉ = 2 of cluster 0 (rows 1, 0), ⌈0.5⌉ = 1 of 1.
+    assert_eq!(pick(0.9999, 0.5), (vec![0, 1, 3], vec![0, 0, 1]));
+    // Quota 0.2: the single most confident of each cluster.
+    assert_eq!(pick(0.9999, 0.2), (vec![1, 3], vec![0, 1]));
+    // The threshold's picks are kept: row 0 (0.995 > 0.99) joins row 1.
+    assert_eq!(pick(0.99, 0.2), (vec![0, 1, 3], vec![0, 0, 1]));
+    // Quota 1 takes every sample, the unsure row 2 included.
+    assert_eq!(pick(0.9999, 1.0), (vec![0, 1, 2, 3], vec![0, 0, 0, 1]));
 }
