@@ -20,6 +20,9 @@ const MAX_ROUNDS: usize = 4;
 /// Links every node that a layer-0 walk from the entry point misses (see the module
 /// notes), searching with width `ef`. Returns how many nodes were linked.
 pub(crate) fn link_unreached(view: &View<'_>, ef: usize) -> usize {
+    if view.graph.len() == 0 {
+        return 0;
+    }
     let mut linked = 0;
     for _ in 0..MAX_ROUNDS {
         let round = repair_round(view, ef);
@@ -211,6 +214,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_empty_graph_needs_no_repair() {
+        let rows = UnitRows::normalise(Vec::new(), 8).unwrap();
+        let index = HnswIndex::build(&rows, HnswParams::default(), &pool(1));
+        assert_eq!(index.repaired(), 0);
     }
 
     #[test]
