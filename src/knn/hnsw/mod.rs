@@ -89,6 +89,13 @@ impl Default for HnswParams {
     }
 }
 
+impl HnswParams {
+    /// The candidate list width insertions (and the repair's searches) use: at least m.
+    fn construction_width(&self) -> usize {
+        self.ef_construction.max(self.m)
+    }
+}
+
 /// What a saved index was built from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -148,7 +155,7 @@ impl HnswIndex {
             rows,
             dot,
         };
-        let ef = params.ef_construction.max(params.m);
+        let ef = params.construction_width();
         pool.install(|| {
             (1..rows.len() as u32)
                 .into_par_iter()
@@ -298,7 +305,7 @@ impl HnswIndex {
             dot: distance::pick(),
             repaired: 0,
         };
-        let ef = index.params.ef_construction.max(index.params.m);
+        let ef = index.params.construction_width();
         index.repaired = repair::link_unreached(&index.view(rows), ef);
         Ok(index)
     }
