@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod graph;
 pub mod hash;
 pub mod knn;
+pub mod linalg;
 pub mod model;
 pub mod ops;
 pub mod payload;

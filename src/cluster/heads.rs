@@ -18,6 +18,7 @@
 //! candle's autograd is the reference of the tests.
 
 use crate::knn::tile::inner_products;
+use crate::linalg::{matmul, Mat};
 use crate::model::loss::scan::{ScanLossKind, EPS};
 
 /// The sizes of a set of heads.
@@ -186,35 +187,9 @@ fn softmax_backward(p: &[f32], g: &[f64], out: &mut [f32]) {
 /// `out` (m×n) = `a`ᵀ·`b` for row-major `a` (rows×m) and `b` (rows×n).
 fn transposed_product(a: &[f32], b: &[f32], m: usize, n: usize, out: &mut [f32]) {
     let rows = a.len() / m;
-    assert!(
-        b.len() == rows * n && out.len() == m * n,
-        "transposed product of mismatched sizes"
-    );
-    // SAFETY: `a` holds rows×m values, read as the m×rows matrix aᵀ (row stride 1, column
-    // stride m); `b` holds rows×n (row stride n, column stride 1); `out` holds m×n,
-    // row-major (checked above) and does not alias the inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            rows,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            m as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    let (a, b) = ((a, Mat::rows(rows, m).t()), (b, Mat::rows(rows, n)));
+    if let Err(error) = matmul((out, Mat::rows(m, n)), a, b, false, 1) {
+        panic!("transposed product: {error}");
     }
 }
 

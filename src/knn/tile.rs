@@ -1,41 +1,19 @@
 //! One similarity tile and its fused top-k scan. A tile is S = A·Bᵀ for a block A of h rows
-//! and a block B of w rows (both row-major, `dim` wide), an h×w row-major f32 matrix from
-//! the `gemm` crate on the calling thread. The scan compares 16 scores at a time against
+//! and a block B of w rows (both row-major, `dim` wide), an h×w row-major f32 matrix computed
+//! on the calling thread. The scan compares 16 scores at a time against
 //! the lists' k-th similarities ([`lanes`](super::lanes): one packed compare per score);
 //! only the rare lanes that reach a threshold go to the insertion in [`TopK::offer`].
 
 use super::lanes::{reaches, reaches_either, LANES};
 use super::topk::TopK;
+use crate::linalg::{matmul, Mat};
 
 /// `tile` (h×w, row-major) = `a` (h×dim) · `b` (w×dim)ᵀ.
 pub(crate) fn inner_products(a: &[f32], b: &[f32], dim: usize, tile: &mut [f32]) {
     let (h, w) = (a.len() / dim, b.len() / dim);
-    assert_eq!(tile.len(), h * w, "tile buffer of the wrong size");
-    // SAFETY: the three slices hold exactly h×dim, w×dim and h×w values (checked above);
-    // the strides below stay inside them (lhs row-major h×dim; rhs read as the dim×w
-    // transpose of `b`; dst row-major h×w), and dst does not alias the inputs.
-    unsafe {
-        gemm::gemm(
-            h,
-            w,
-            dim,
-            tile.as_mut_ptr(),
-            1,
-            w as isize,
-            false,
-            a.as_ptr(),
-            1,
-            dim as isize,
-            b.as_ptr(),
-            dim as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    let (a, b) = ((a, Mat::rows(h, dim)), (b, Mat::rows(w, dim).t()));
+    if let Err(error) = matmul((tile, Mat::rows(h, w)), a, b, false, 1) {
+        panic!("similarity tile: {error}");
     }
 }
 

@@ -70,6 +70,12 @@ pub enum KernelError {
     },
 }
 
+impl From<crate::linalg::ShapeMismatch> for candle_core::Error {
+    fn from(error: crate::linalg::ShapeMismatch) -> Self {
+        candle_core::Error::wrap(error)
+    }
+}
+
 impl From<KernelError> for candle_core::Error {
     fn from(error: KernelError) -> Self {
         candle_core::Error::wrap(error)

@@ -9,8 +9,9 @@ use std::mem::MaybeUninit;
 use candle_core::Result;
 use rayon::prelude::*;
 
-use super::super::cpu::{matmul, matmul_into, uninit_vec, with_scratch, Mat};
+use super::super::cpu::{uninit_vec, with_scratch};
 use super::super::im2col::Geometry;
+use crate::linalg::{matmul, matmul_into, Mat};
 
 /// Patch-matrix values one chunk aims at (2 MiB of f32).
 const COLS_BUDGET: usize = 1 << 19;
@@ -100,11 +101,11 @@ fn forward_chunk(
         Mat::rows(g.cout, g.k()).t(),
     );
     if g.is_pointwise() {
-        return matmul_into(out, o, (x, c), (w, wt), threads);
+        return Ok(matmul_into((out, o), (x, c), (w, wt), threads)?);
     }
     with_scratch(rows * g.k(), |cols| {
         g.im2col(x, cols);
-        matmul_into(out, o, (cols, c), (w, wt), threads)
+        Ok(matmul_into((out, o), (cols, c), (w, wt), threads)?)
     })
 }
 
@@ -132,10 +133,10 @@ pub(in crate::model::kernels) fn backward_input(
             let rows = dy.len() / g.cout;
             let (d, c) = (Mat::rows(rows, g.cout), Mat::rows(rows, g.k()));
             if g.is_pointwise() {
-                return matmul(dx, c, dy, d, w, wm, false, inner);
+                return matmul((dx, c), (dy, d), (w, wm), false, inner);
             }
             with_scratch(rows * g.k(), |cols| {
-                matmul(cols, c, dy, d, w, wm, false, inner)?;
+                matmul((cols, c), (dy, d), (w, wm), false, inner)?;
                 g.col2im(cols, dx);
                 Ok(())
             })
@@ -202,10 +203,10 @@ fn weight_chunk(
         Mat::rows(g.cout, g.k()),
     );
     if g.is_pointwise() {
-        return matmul(dw, out, dy, d, x, c, accumulate, inner);
+        return Ok(matmul((dw, out), (dy, d), (x, c), accumulate, inner)?);
     }
     with_scratch(rows * g.k(), |cols| {
         g.im2col(x, cols);
-        matmul(dw, out, dy, d, cols, c, accumulate, inner)
+        Ok(matmul((dw, out), (dy, d), (cols, c), accumulate, inner)?)
     })
 }
