@@ -96,12 +96,20 @@ fn self_labelling_runs_after_scan_and_refuses_mismatched_views() {
 
 /// `guard.json` holds SCAN's objective of the Scan model and of the model `guarded` sent,
 /// recomputed here from their probabilities on the 100 images (`clusters`,
-/// `guarded-clusters`) and the mined table.
+/// `guarded-clusters`) and the mined table; a self-labelled model not sent is saved in
+/// `self-labelled/`.
 fn check_guard(tiny: &Path) {
     let guard: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tiny.join("guarded/guard.json")).unwrap()).unwrap();
     let kept = guard["kept"].as_str().unwrap();
     assert!(kept == "received" || kept == "self_labelled", "{guard}");
+    // The self-labelled model the guard did not send is kept where `predict` can read it.
+    let rejected = tiny.join("guarded/self-labelled");
+    assert_eq!(
+        rejected.join("model.safetensors").is_file() && rejected.join("model.json").is_file(),
+        kept == "received",
+        "{guard}"
+    );
     let (received, sent) = (&guard["received"], &guard[kept]);
     assert!(
         sent["total"].as_f64() <= received["total"].as_f64(),

@@ -8,12 +8,13 @@
 //! resumes), writes `model.safetensors` + `model.json` and sends the cluster model. With
 //! `check` and `neighbours` connected, a label-free guard (`guard`) sends whichever of the
 //! received and the self-labelled model scores better on SCAN's objective, and says which
-//! in `guard.json`.
+//! in `guard.json`; a self-labelled model it does not send is saved in `self-labelled/`.
 
 mod guard;
 mod params;
 mod trainer;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
@@ -25,6 +26,10 @@ use crate::payload::{Payload, PortType};
 use crate::runtime::{Context, OpError};
 pub use params::SelfLabelParams;
 use trainer::{Pair, Trainer};
+
+/// Sub-folder of the run folder that keeps the self-labelled model when the guard sends
+/// the received one.
+pub const REJECTED_DIR: &str = "self-labelled";
 
 /// The `SelfLabel` operator.
 pub struct SelfLabel {
@@ -136,12 +141,19 @@ fn choose(
         guard::score(&p_after, clusters, &table, w),
     ];
     let keep_trained = scores[1].total <= scores[0].total;
-    let record = serde_json::json!({
+    let mut record = serde_json::json!({
         "received": scores[0],
         "self_labelled": scores[1],
         "entropy_weight": w,
         "kept": if keep_trained { "self_labelled" } else { "received" },
     });
+    match keep_trained {
+        true => remove_stale_rejected(ctx)?,
+        false => {
+            let dir = keep_rejected(ctx, &trained)?;
+            record["self_labelled_model"] = dir.display().to_string().into();
+        }
+    }
     let path = ctx.run_dir().join("guard.json");
     let text = serde_json::to_vec_pretty(&record).map_err(failed)?;
     crate::fsutil::write_atomic(&path, &text).map_err(|e| OpError::io(&path, e))?;
@@ -152,6 +164,26 @@ fn choose(
             ", received model kept (it scores better on the neighbours)",
         ),
     })
+}
+
+/// Saves the self-labelled model the guard did not send to `self-labelled/` in the run
+/// folder (`model.safetensors` + `model.json`, so `scanflow predict --run` reads it) and
+/// returns that folder: the training it cost is not lost.
+fn keep_rejected(ctx: &Context, trained: &ClusterModel) -> Result<PathBuf, OpError> {
+    let dir = ctx.run_dir().join(REJECTED_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| OpError::io(&dir, e))?;
+    let artifact = save_cluster_model(trained, &dir, SelfLabel::NAME)?;
+    artifact.save(&dir).map_err(|e| OpError::io(&dir, e))?;
+    Ok(dir)
+}
+
+/// Removes a `self-labelled/` folder an earlier run left, so it never outlives its run.
+fn remove_stale_rejected(ctx: &Context) -> Result<(), OpError> {
+    let dir = ctx.run_dir().join(REJECTED_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(OpError::io(&dir, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The trainer on the cluster model, resumed from a checkpoint when one matches.
