@@ -97,7 +97,7 @@ fn npy_whose_header_lies_is_refused_naming_the_file() {
 
 /// A small contrastive model on the CPU.
 fn model() -> ContrastiveModel {
-    let encoder = EncoderKind::SmallCnn { widths: vec![4, 8] };
+    let encoder = EncoderKind::small_cnn(vec![4, 8]);
     let head = HeadKind::Mlp {
         hidden: None,
         out: 8,

@@ -9,7 +9,7 @@ use crate::model::{ContrastiveModel, HeadKind};
 
 fn arch(heads: usize) -> ClusterArchitecture {
     ClusterArchitecture {
-        encoder: EncoderKind::SmallCnn { widths: vec![4, 8] },
+        encoder: EncoderKind::small_cnn(vec![4, 8]),
         clusters: 3,
         heads,
         selected_head: 0,
@@ -93,7 +93,7 @@ fn artifacts_rebuild_the_selected_head() {
 #[test]
 fn the_encoder_comes_from_a_contrastive_model() {
     let dir = tempfile::tempdir().unwrap();
-    let encoder = EncoderKind::SmallCnn { widths: vec![4, 8] };
+    let encoder = EncoderKind::small_cnn(vec![4, 8]);
     let pretext = ContrastiveModel::new(&encoder, &HeadKind::default(), 9, &Device::Cpu).unwrap();
     let weights = dir.path().join("pretext.safetensors");
     pretext.save(&weights).unwrap();

@@ -23,6 +23,14 @@ fn default_widths() -> Vec<usize> {
     vec![32, 64, 128, 256]
 }
 
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
 fn default_dense() -> usize {
     256
 }
@@ -31,11 +39,17 @@ fn default_dense() -> usize {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum EncoderKind {
-    /// conv3×3-BN-ReLU-maxpool per width, global average pool; features = last width.
+    /// conv3×3-BN-ReLU (plus residual conv3×3-BN-ReLU layers) and a max-pool per width,
+    /// global average pool; features = last width.
     SmallCnn {
         /// Channels of each block.
         #[serde(default = "default_widths")]
         widths: Vec<usize>,
+        /// Convolutions per block: the first widens, each further one is a residual layer
+        /// at the block's width (1: the reference bench's `SmallCNN`). Left out of the
+        /// written architecture when 1, so models and cache keys from before it stay valid.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        convs_per_block: usize,
     },
     /// ResNet-18 with the CIFAR stem (SCAN's backbone), 512-d features.
     ResNet18Cifar,
@@ -47,11 +61,19 @@ pub enum EncoderKind {
     },
 }
 
+impl EncoderKind {
+    /// A `SmallCnn` of `widths` with one convolution per block.
+    pub fn small_cnn(widths: Vec<usize>) -> Self {
+        EncoderKind::SmallCnn {
+            widths,
+            convs_per_block: 1,
+        }
+    }
+}
+
 impl Default for EncoderKind {
     fn default() -> Self {
-        EncoderKind::SmallCnn {
-            widths: default_widths(),
-        }
+        EncoderKind::small_cnn(default_widths())
     }
 }
 
@@ -71,9 +93,10 @@ impl Encoder {
     /// (e.g. `"encoder."`).
     pub fn new(kind: &EncoderKind, params: &mut Params, prefix: &str) -> Result<Self, ModelError> {
         Ok(match kind {
-            EncoderKind::SmallCnn { widths } => {
-                Encoder::SmallCnn(SmallCnn::new(params, prefix, widths)?)
-            }
+            EncoderKind::SmallCnn {
+                widths,
+                convs_per_block,
+            } => Encoder::SmallCnn(SmallCnn::new(params, prefix, widths, *convs_per_block)?),
             EncoderKind::ResNet18Cifar => {
                 Encoder::ResNet18Cifar(ResNet18Cifar::new(params, prefix)?)
             }

@@ -74,14 +74,16 @@ fn resnet50_v2_has_keras_parameter_count() {
 #[test]
 fn every_encoder_maps_images_to_features_in_both_modes() {
     let cases = [
+        (EncoderKind::small_cnn(vec![8, 16]), 8, 16),
+        (EncoderKind::default(), 16, 256),
         (
             EncoderKind::SmallCnn {
                 widths: vec![8, 16],
+                convs_per_block: 3,
             },
             8,
             16,
         ),
-        (EncoderKind::default(), 16, 256),
         (EncoderKind::ResNet18Cifar, 8, 512),
         (EncoderKind::ResNet50V2 { dense: 32 }, 32, 32),
     ];
@@ -102,9 +104,7 @@ fn encoder_kinds_read_from_ron_with_defaults() {
     let parse = |text: &str| ron_options().from_str::<EncoderKind>(text);
     assert_eq!(
         parse("SmallCnn(widths: [8, 16])").unwrap(),
-        EncoderKind::SmallCnn {
-            widths: vec![8, 16]
-        }
+        EncoderKind::small_cnn(vec![8, 16])
     );
     assert_eq!(parse("SmallCnn()").unwrap(), EncoderKind::default());
     assert_eq!(parse("ResNet18Cifar").unwrap(), EncoderKind::ResNet18Cifar);
@@ -116,6 +116,13 @@ fn encoder_kinds_read_from_ron_with_defaults() {
         parse("ResNet50V2()").unwrap(),
         EncoderKind::ResNet50V2 { dense: 256 }
     );
+    assert_eq!(
+        parse("SmallCnn(widths: [8], convs_per_block: 2)").unwrap(),
+        EncoderKind::SmallCnn {
+            widths: vec![8],
+            convs_per_block: 2
+        }
+    );
     assert!(parse("SmallCnn(width: [8])").is_err());
     assert!(parse("ResNet34").is_err());
 }
@@ -123,11 +130,22 @@ fn encoder_kinds_read_from_ron_with_defaults() {
 #[test]
 fn bad_configurations_and_inputs_are_refused() {
     let mut params = Params::new(0, &Device::Cpu);
-    let empty = Encoder::new(&EncoderKind::SmallCnn { widths: vec![] }, &mut params, "");
+    let empty = Encoder::new(&EncoderKind::small_cnn(vec![]), &mut params, "");
     assert!(matches!(
         empty,
         Err(ModelError::Config {
             field: "SmallCnn.widths",
+            ..
+        })
+    ));
+    let flat = EncoderKind::SmallCnn {
+        widths: vec![8],
+        convs_per_block: 0,
+    };
+    assert!(matches!(
+        Encoder::new(&flat, &mut params, ""),
+        Err(ModelError::Config {
+            field: "SmallCnn.convs_per_block",
             ..
         })
     ));
@@ -152,4 +170,36 @@ fn bad_configurations_and_inputs_are_refused() {
         encoder.forward(&f64_input, false),
         Err(ModelError::Input { .. })
     ));
+}
+
+#[test]
+fn residual_layers_are_named_after_their_block_and_keep_its_width() {
+    let kind = EncoderKind::SmallCnn {
+        widths: vec![8, 16],
+        convs_per_block: 2,
+    };
+    let (_, params) = build(&kind);
+    // Per block: the widening conv (3·3·cin·w) and one residual conv (3·3·w·w), each with a
+    // batch norm's scale and shift.
+    let convs = 9 * (3 * 8 + 8 * 8 + 8 * 16 + 16 * 16);
+    assert_eq!(params.trainable_count(), convs + 2 * 2 * (8 + 16));
+    let residual = params.get("encoder.features.4.res1.conv.weight").unwrap();
+    assert_eq!(residual.dims(), [16, 3, 3, 16]);
+    assert!(params.get("encoder.features.5.weight").is_some());
+}
+
+#[test]
+fn one_conv_per_block_is_left_out_of_the_written_architecture() {
+    // Models and cache keys written before `convs_per_block` existed stay valid.
+    let written = serde_json::to_value(EncoderKind::default()).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({"SmallCnn": {"widths": [32, 64, 128, 256]}})
+    );
+    let deeper = EncoderKind::SmallCnn {
+        widths: vec![8],
+        convs_per_block: 2,
+    };
+    let back: EncoderKind = serde_json::from_value(serde_json::to_value(&deeper).unwrap()).unwrap();
+    assert_eq!(back, deeper);
 }

@@ -10,9 +10,7 @@ use super::*;
 use crate::model::error::TensorProblem;
 
 fn small() -> EncoderKind {
-    EncoderKind::SmallCnn {
-        widths: vec![8, 16],
-    }
+    EncoderKind::small_cnn(vec![8, 16])
 }
 
 fn model(encoder: &EncoderKind, head: &HeadKind, seed: u64) -> ContrastiveModel {
@@ -167,9 +165,7 @@ fn a_user_file_for_another_encoder_is_refused_naming_file_and_tensors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wrong.safetensors");
     let mut user: HashMap<String, Tensor> = model(
-        &EncoderKind::SmallCnn {
-            widths: vec![8, 32],
-        },
+        &EncoderKind::small_cnn(vec![8, 32]),
         &HeadKind::default(),
         1,
     )

@@ -111,7 +111,7 @@ impl SimClrParams {
 
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[
-    ParamDoc { name: "encoder", ty: "SmallCnn(widths) | ResNet18Cifar | ResNet50V2(dense)", doc: "the encoder to train" },
+    ParamDoc { name: "encoder", ty: "SmallCnn(widths, convs_per_block) | ResNet18Cifar | ResNet50V2(dense)", doc: "the encoder to train" },
     ParamDoc { name: "head", ty: "Mlp(hidden, out, batch_norm) | Keras(out)", doc: "the projection head" },
     ParamDoc { name: "loss", ty: "NtXent | Keras(l2_normalize)", doc: "the contrastive loss" },
     ParamDoc { name: "temperature", ty: "f64", doc: "softmax temperature of the loss" },
