@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::encoder::{Encoder, EncoderKind};
 use super::error::ModelError;
 use super::layers::Linear;
-use super::network::ENCODER_PREFIX;
+use super::network::{l2_normalise, ENCODER_PREFIX};
 use super::params::Params;
 use super::ModelArtifact;
 
@@ -35,6 +35,14 @@ pub struct ClusterArchitecture {
     pub selected_head: usize,
     /// `(height, width)` of the images the model was trained on.
     pub input_size: (usize, usize),
+    /// Whether the encoder's features are scaled to unit length before the heads (heads
+    /// trained on an `Encode` node's normalised features). Left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub normalize_features: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Encoder, cluster heads and their parameters.
@@ -67,15 +75,13 @@ impl ClusterModel {
     /// Every head's probabilities `(B, C)`. In training the encoder's batch norms use (and
     /// update) batch statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>, ModelError> {
-        self.check_size(x)?;
-        self.heads_forward(&self.encoder.forward(x, train)?)
+        self.heads_forward(&self.features(x, train)?)
     }
 
     /// Encoder features `(B, D)` in evaluation mode, detached from the graph (the frozen
     /// encoder's fast path: only the heads learn).
     pub fn frozen_features(&self, x: &Tensor) -> Result<Tensor, ModelError> {
-        self.check_size(x)?;
-        Ok(self.encoder.forward(x, false)?.detach())
+        Ok(self.features(x, false)?.detach())
     }
 
     /// Every head's probabilities `(B, C)` from features `(B, D)`.
@@ -97,7 +103,42 @@ impl ClusterModel {
     /// statistics.
     pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor, ModelError> {
         self.check_size(x)?;
-        self.encoder.forward(x, train)
+        let features = self.encoder.forward(x, train)?;
+        match self.arch.normalize_features {
+            true => l2_normalise(&features),
+            false => Ok(features),
+        }
+    }
+
+    /// Replaces every head's weights: `weight` `(H·C)×D` row-major (head `h` in rows
+    /// `h·C..(h+1)·C`) and `bias` `H·C`, as `ScanFeatures`' trainer holds them.
+    pub fn set_heads(&self, weight: &[f32], bias: &[f32]) -> Result<(), ModelError> {
+        let (c, d) = (self.arch.clusters, self.encoder.out_dim());
+        if weight.len() != self.arch.heads * c * d || bias.len() != self.arch.heads * c {
+            let message = format!(
+                "{} weights and {} biases do not make {} heads of {c} clusters on {d}-d features",
+                weight.len(),
+                bias.len(),
+                self.arch.heads
+            );
+            return Err(config("heads", message));
+        }
+        let device = self.params.device();
+        for h in 0..self.arch.heads {
+            let w = Tensor::from_slice(&weight[h * c * d..(h + 1) * c * d], (c, d), device)?;
+            let b = Tensor::from_slice(&bias[h * c..(h + 1) * c], c, device)?;
+            for (name, value) in [("weight", w), ("bias", b)] {
+                let var = self.params.get(&format!("{HEADS_PREFIX}{h}.{name}"));
+                var.ok_or_else(|| config("heads", format!("head {h} has no {name}")))?
+                    .set(&value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Scales the encoder's features to unit length before the heads from now on.
+    pub fn normalize_features(&mut self) {
+        self.arch.normalize_features = true;
     }
 
     /// The selected head's logits `(B, C)` from features `(B, D)` (before the softmax).
@@ -216,6 +257,7 @@ impl ClusterModel {
             heads,
             selected_head: 0,
             input_size,
+            normalize_features: false,
         };
         let model = ClusterModel::new(arch, seed, device)?;
         model.load_encoder(&artifact.weights)?;

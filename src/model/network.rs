@@ -121,7 +121,7 @@ impl ContrastiveModel {
 }
 
 /// Rows divided by their norm (at least 1e-12, as `torch.nn.functional.normalize`).
-fn l2_normalise(z: &Tensor) -> Result<Tensor, ModelError> {
+pub(crate) fn l2_normalise(z: &Tensor) -> Result<Tensor, ModelError> {
     let norm = z.sqr()?.sum_keepdim(1)?.sqrt()?.maximum(1e-12)?;
     Ok(z.broadcast_div(&norm)?)
 }

@@ -14,6 +14,7 @@ fn arch(heads: usize) -> ClusterArchitecture {
         heads,
         selected_head: 0,
         input_size: (8, 8),
+        normalize_features: false,
     }
 }
 
@@ -162,4 +163,19 @@ fn self_labelling_trains_the_selected_head_alone() {
         .to_scalar()
         .unwrap();
     assert!(diff < 1e-6, "{diff}");
+}
+
+#[test]
+fn heads_of_the_wrong_size_are_refused() {
+    let model = ClusterModel::new(arch(2), 0, &Device::Cpu).unwrap();
+    // 2 heads × 3 clusters on the 8-d features of widths [4, 8].
+    model.set_heads(&[0.0; 2 * 3 * 8], &[0.0; 2 * 3]).unwrap();
+    let message = model
+        .set_heads(&[0.0; 2 * 3 * 4], &[0.0; 2 * 3])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("2 heads of 3 clusters on 8-d features"),
+        "{message}"
+    );
 }

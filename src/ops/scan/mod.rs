@@ -5,8 +5,11 @@
 //! Logs consistency, entropy and total per head per epoch to `history.jsonl`, checkpoints
 //! like `SimClr` (a re-run with the same key resumes), selects the head with the lowest
 //! mean total loss over the final epoch's training batches (never the test images), and
-//! writes `model.safetensors` + `model.json` and sends the cluster model downstream.
+//! writes `model.safetensors` + `model.json` and sends the cluster model downstream. With
+//! `features` and `neighbours` instead of `input`, the heads train on fixed encoder
+//! features alone (`on_features`).
 
+mod on_features;
 mod params;
 mod trainer;
 
@@ -41,14 +44,26 @@ impl Operator for Scan {
         InputPort {
             field: "input",
             payload: PortType::Views,
-            required: true,
-            doc: "anchor and neighbour views: an Augment with a `neighbours` table (view 0 anchors, views 1.. neighbours)",
+            required: false,
+            doc: "anchor and neighbour views: an Augment with a `neighbours` table (view 0 anchors, views 1.. neighbours); or connect `features` and `neighbours` instead",
         },
         InputPort {
             field: "model",
             payload: PortType::Model,
             required: true,
             doc: "the pretext model whose encoder starts the clustering (a SimClr node)",
+        },
+        InputPort {
+            field: "features",
+            payload: PortType::Features,
+            required: false,
+            doc: "instead of `input`, with `update_encoder: false`: the `model`'s encoder features of every mined image (an Encode with `output: Features`, one epoch); the heads then train on these fixed vectors alone, far faster",
+        },
+        InputPort {
+            field: "neighbours",
+            payload: PortType::Neighbours,
+            required: false,
+            doc: "with `features`: the neighbour table mined on those images",
         },
     ];
     const OUTPUT: Option<PortType> = Some(PortType::Model);
@@ -59,7 +74,18 @@ impl Operator for Scan {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        // Miswiring is refused before the pretext model is waited for.
+        let on_features = ctx.has_input("features");
+        if on_features {
+            on_features::check_wiring(ctx, &self.params)?;
+        } else if !ctx.has_input("input") {
+            let message = format!("node `{}`: connect `input` (anchor and neighbour views) or `features` and `neighbours`", ctx.id());
+            return Err(OpError::Failed(message));
+        }
         let pretext = ctx.recv_model("model")?;
+        if on_features {
+            return on_features::run(ctx, &self.params, &pretext);
+        }
         let plan = EpochPlan {
             epochs: self.params.epochs,
             checkpoint_every: self.params.checkpoint_every,

@@ -73,7 +73,8 @@ impl Operator for ScanFeatures {
         check_table(ctx, &train, &table)?;
         let mut trainer =
             Trainer::new(&self.params, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
-        let last = self.train(ctx, &mut trainer, &train, &table)?;
+        let length = (self.params.epochs, self.params.budget_minutes);
+        let (last, _) = train_heads(ctx, &mut trainer, &train, &table, length)?;
         let best = select(&last);
         finish(ctx, &trainer, best, &last)?;
         let target = if ctx.has_input("assign") {
@@ -101,48 +102,50 @@ impl Operator for ScanFeatures {
     }
 }
 
-impl ScanFeatures {
-    /// The epochs, each logged to `history.jsonl`; returns the final epoch's losses.
-    fn train(
-        &self,
-        ctx: &mut Context,
-        trainer: &mut Trainer,
-        train: &Stream,
-        table: &NeighbourTable,
-    ) -> Result<Vec<HeadLoss>, OpError> {
-        let started = Instant::now();
-        restart_history(ctx.run_dir(), 0)?;
-        let history = history_path(ctx.run_dir());
-        let mut last = Vec::new();
-        for epoch in 0..self.params.epochs {
-            ctx.check_cancelled()?;
-            let start = Instant::now();
-            last = trainer
-                .epoch(&train.rows.data, table)
-                .map_err(|e| fail(ctx, e))?;
-            let pairs_per_s = train.len() as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            let line = json!({ "epoch": epoch + 1, "heads": last, "pairs_per_s": pairs_per_s });
-            append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
-            let best = select(&last);
-            ctx.set_status(format!(
-                "epoch {} total {:.4} (head {best}) {pairs_per_s:.0} pairs/s",
-                epoch + 1,
-                last[best].total
-            ));
-            if self
-                .params
-                .budget_minutes
-                .is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0)
-            {
-                break;
-            }
+/// Trains `trainer` for up to `epochs` passes (or `budget_minutes` of training), each logged
+/// to `history.jsonl`; returns the final epoch's losses and the epochs run. Shared with
+/// `Scan`'s features path.
+pub(crate) fn train_heads(
+    ctx: &mut Context,
+    trainer: &mut Trainer,
+    train: &Stream,
+    table: &NeighbourTable,
+    (epochs, budget_minutes): (u64, Option<f64>),
+) -> Result<(Vec<HeadLoss>, u64), OpError> {
+    let started = Instant::now();
+    restart_history(ctx.run_dir(), 0)?;
+    let history = history_path(ctx.run_dir());
+    let mut last = Vec::new();
+    let mut done = 0;
+    for epoch in 0..epochs {
+        ctx.check_cancelled()?;
+        let start = Instant::now();
+        last = trainer
+            .epoch(&train.rows.data, table)
+            .map_err(|e| fail(ctx, e))?;
+        done = epoch + 1;
+        let pairs_per_s = train.len() as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        let line = json!({ "epoch": epoch + 1, "heads": last, "pairs_per_s": pairs_per_s });
+        append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
+        let best = select(&last);
+        ctx.set_status(format!(
+            "epoch {} total {:.4} (head {best}) {pairs_per_s:.0} pairs/s",
+            epoch + 1,
+            last[best].total
+        ));
+        if budget_minutes.is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0) {
+            break;
         }
-        Ok(last)
     }
+    Ok((last, done))
 }
 
 /// Refuses a table that was not mined on these features (other points or another order).
-fn check_table(ctx: &Context, train: &Stream, table: &NeighbourTable) -> Result<(), OpError> {
+pub(crate) fn check_table(
+    ctx: &Context,
+    train: &Stream,
+    table: &NeighbourTable,
+) -> Result<(), OpError> {
     let ids = &train.rows.ids;
     let same = match &table.ids {
         Some(table_ids) => table_ids == ids,
@@ -156,7 +159,7 @@ fn check_table(ctx: &Context, train: &Stream, table: &NeighbourTable) -> Result<
 }
 
 /// The head with the lowest total (the first on ties).
-fn select(losses: &[HeadLoss]) -> usize {
+pub(crate) fn select(losses: &[HeadLoss]) -> usize {
     losses
         .iter()
         .enumerate()

@@ -1,0 +1,115 @@
+//! `Scan` on precomputed features. With `features` (an `Encode(output: Features)` of the
+//! mined images, run on the `model` input's encoder) and `neighbours` connected instead of
+//! `input`, the heads train alone on those fixed, unit-length vectors by `ScanFeatures`'
+//! hand-written step — tens of thousands of pairs per second, where running the frozen
+//! encoder on every pair manages about a thousand — and then join the encoder in a cluster
+//! model that normalises its features the same way, sent on like the pair-trained one.
+//! Needs `update_encoder: false`; each anchor's neighbour is drawn from its whole mined list.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Scan, ScanParams};
+use crate::fsutil::append_line;
+use crate::model::{ClusterModel, ModelArtifact};
+use crate::ops::encode::EncodeOutput;
+use crate::ops::feature_stream::{collect, fail};
+use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
+use crate::ops::scan_features::{check_table, select, train_heads, ScanFeaturesParams, Trainer};
+use crate::ops::training::history::history_path;
+use crate::ops::training::{failed, save_cluster_model};
+use crate::ops::Operator;
+use crate::payload::Payload;
+use crate::runtime::{Context, OpError};
+
+/// Trains the heads on `features`, builds the cluster model on `pretext`'s encoder and
+/// sends it (the wiring checked by [`check_wiring`] first).
+pub(super) fn run(
+    ctx: &mut Context,
+    params: &ScanParams,
+    pretext: &ModelArtifact,
+) -> Result<(), OpError> {
+    let train = collect(ctx, "features")?;
+    let record = encoder_record(ctx, pretext)?;
+    let table = ctx.recv_table("neighbours")?;
+    check_table(ctx, &train, &table)?;
+    let heads = heads_params(params, table.k);
+    let mut trainer = Trainer::new(&heads, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
+    let length = (params.epochs, params.budget_minutes);
+    let (last, epochs) = train_heads(ctx, &mut trainer, &train, &table, length)?;
+    let best = select(&last);
+    let size = (record.input_size.0 as usize, record.input_size.1 as usize);
+    let device = crate::model::device::select(ctx.device()).map_err(failed)?;
+    let shape = (params.clusters, params.heads);
+    let mut model =
+        ClusterModel::from_pretext(pretext, shape, size, ctx.seed(), &device).map_err(failed)?;
+    model.normalize_features();
+    let (weight, bias) = trainer.weights().map_err(failed)?;
+    model.set_heads(&weight, &bias).map_err(failed)?;
+    model.select_head(best).map_err(failed)?;
+    let dir = ctx.run_dir().to_path_buf();
+    let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
+    let line = json!({ "selected_head": best, "final_totals": totals, "epochs": epochs });
+    append_line(&history_path(&dir), &line.to_string()).map_err(failed)?;
+    let artifact = save_cluster_model(&model, &dir, Scan::NAME)?;
+    ctx.set_status(format!("selected head {best} (heads on fixed features)"));
+    ctx.send(Payload::Model(Arc::new(artifact)))
+}
+
+/// Refuses `features` together with `input`, without `neighbours`, or with the encoder
+/// set to train.
+pub(super) fn check_wiring(ctx: &Context, params: &ScanParams) -> Result<(), OpError> {
+    let problem = if ctx.has_input("input") {
+        "`input` (pairs) and `features` are both connected; connect one: pairs train through the encoder, features train the heads alone"
+    } else if !ctx.has_input("neighbours") {
+        "`features` needs `neighbours`, the table mined on those features"
+    } else if params.update_encoder {
+        "`features` trains the heads on fixed vectors, so the encoder cannot learn: set `update_encoder: false`, or feed `input` pairs to fine-tune it"
+    } else {
+        return Ok(());
+    };
+    Err(fail(ctx, problem))
+}
+
+/// The record the `Encode` node feeding `features` left: it must have run `pretext` and
+/// emitted encoder features (what the cluster model's heads will read).
+fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecord, OpError> {
+    let node = ctx.source("features").unwrap_or("?").to_string();
+    let dir = ctx.run_dir().parent().map(|graph| graph.join(&node));
+    let record = match dir {
+        Some(dir) => {
+            provenance::load::<EncoderRecord>(&dir, ENCODER_FILE).map_err(OpError::Failed)?
+        }
+        None => None,
+    };
+    let Some(record) = record else {
+        let message = format!("`features` comes from node `{node}`, which left no {ENCODER_FILE}: connect an Encode node with `output: Features`");
+        return Err(fail(ctx, message));
+    };
+    if record.output != EncodeOutput::Features || record.model.weights != pretext.weights {
+        let message = format!(
+            "`features` (node `{node}`) must be the encoder features of the `model` input: an Encode with `model` the same node and `output: Features` (it emitted {:?} of {})",
+            record.output,
+            record.model.weights.display()
+        );
+        return Err(fail(ctx, message));
+    }
+    Ok(record)
+}
+
+/// `ScanFeatures`' parameters for `Scan`'s: the same heads, loss, optimiser and length,
+/// neighbours drawn from all `k` mined ones, its default batch.
+fn heads_params(params: &ScanParams, k: usize) -> ScanFeaturesParams {
+    ScanFeaturesParams {
+        clusters: params.clusters,
+        heads: params.heads,
+        entropy_weight: params.entropy_weight,
+        top: k,
+        loss: params.loss,
+        optimizer: params.optimizer,
+        epochs: params.epochs,
+        budget_minutes: params.budget_minutes,
+        ..ScanFeaturesParams::default()
+    }
+}

@@ -1,0 +1,119 @@
+//! `Scan` on precomputed encoder features, end to end through the binary on the tiny real
+//! CIFAR-10 graph: the heads train on an `Encode(output: Features)` stream and the neighbour
+//! table, the cluster model it sends reproduces those heads on its own encoder (features
+//! scaled to unit length), and miswired graphs are refused with the fix in the message.
+
+mod tiny_scan;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::Device;
+use scanflow::data::{read_npy_ids, read_npy_matrix};
+use tiny_scan::{fail, graph, json_lines, succeed, PAIRS, PER_CLASS};
+
+/// `scan-f` on the encoder features of the 100 mined images, `f-clusters` its cluster
+/// probabilities of the same images (from their own Images node, `test`); `scan` is the
+/// `Scan` parameter list after `model`.
+fn nodes(features: &str, scan: &str) -> String {
+    format!(
+        r#"
+        "encoder-features": Encode(input: "eval-views", model: "pretext", output: Features),
+        "scan-f": Scan(features: "{features}", neighbours: "neighbours", model: "pretext"{scan}),
+        "f-clusters": Encode(input: "test-views", model: "scan-f", output: Clusters),"#
+    )
+}
+
+const HEADS: &str = ", clusters: 4, heads: 3, update_encoder: false, epochs: 3";
+
+#[test]
+fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let extra = nodes("encoder-features", HEADS);
+    succeed(
+        &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
+        &runs,
+    );
+    let tiny = runs.join("tiny");
+    let history = json_lines(&tiny.join("scan-f/history.jsonl"));
+    assert_eq!(history.len(), 4, "3 epochs and the selection: {history:?}");
+    let last = &history[3];
+    assert_eq!(last["epochs"], 3, "{last}");
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tiny.join("scan-f/model.json")).unwrap()).unwrap();
+    let arch = &model["architecture"];
+    assert_eq!(arch["normalize_features"], true, "{model}");
+    assert_eq!(arch["selected_head"], last["selected_head"], "{model}");
+    assert_eq!(
+        (arch["clusters"].as_u64(), arch["heads"].as_u64()),
+        (Some(4), Some(3))
+    );
+    check_heads_reproduced(&tiny, arch["selected_head"].as_u64().unwrap() as usize);
+}
+
+/// `f-clusters` (the model run on the images) equals the selected head applied by hand to
+/// the unit-length `encoder-features` of the same images.
+fn check_heads_reproduced(tiny: &Path, head: usize) {
+    let tensors =
+        candle_core::safetensors::load(tiny.join("scan-f/model.safetensors"), &Device::Cpu)
+            .unwrap();
+    let flat =
+        |name: String| -> Vec<f32> { tensors[&name].flatten_all().unwrap().to_vec1().unwrap() };
+    let weight = flat(format!("cluster_head.{head}.weight"));
+    let bias = flat(format!("cluster_head.{head}.bias"));
+    let features = rows_by_index(&tiny.join("encoder-features"));
+    let probabilities = rows_by_index(&tiny.join("f-clusters"));
+    assert_eq!(features.len(), 100);
+    for (index, x) in &features {
+        let logits: Vec<f32> = (0..4)
+            .map(|c| {
+                bias[c]
+                    + weight[c * x.len()..(c + 1) * x.len()]
+                        .iter()
+                        .zip(x)
+                        .map(|(w, v)| w * v)
+                        .sum::<f32>()
+            })
+            .collect();
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+        let got = &probabilities[index];
+        for (c, l) in logits.iter().enumerate() {
+            let expected = (l - max).exp() / total;
+            assert!(
+                (got[c] - expected).abs() < 1e-4,
+                "image {index}: {got:?} against {logits:?}"
+            );
+        }
+    }
+}
+
+/// A node's `features.npy` rows keyed by the dataset index in its `indices.npy`.
+fn rows_by_index(node: &Path) -> HashMap<u32, Vec<f32>> {
+    let matrix = read_npy_matrix(&node.join("features.npy")).unwrap();
+    let indices = read_npy_ids(&node.join("indices.npy")).unwrap();
+    let rows = matrix.data.chunks(matrix.cols).map(<[f32]>::to_vec);
+    indices.into_iter().zip(rows).collect()
+}
+
+#[test]
+fn miswired_feature_scans_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let cases = [
+        (
+            nodes("encoder-features", ", clusters: 4, epochs: 1"),
+            "set `update_encoder: false`",
+        ),
+        (nodes("features", HEADS), "`output: Features`"),
+    ];
+    for (extra, expected) in cases {
+        let path = graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra);
+        let message = fail(&path, &runs);
+        assert!(
+            message.contains("node `scan-f`") && message.contains(expected),
+            "{message}"
+        );
+    }
+}
