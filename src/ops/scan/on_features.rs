@@ -5,6 +5,8 @@
 //! encoder on every pair manages about a thousand — and then join the encoder in a cluster
 //! model that normalises its features the same way, sent on like the pair-trained one.
 //! Needs `update_encoder: false`; each anchor's neighbour is drawn from its whole mined list.
+//! The learning rate stays constant (`schedule` shapes pair training only) and no checkpoint
+//! is written: the whole step takes seconds to a minute.
 
 use std::sync::Arc;
 
