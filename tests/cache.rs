@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use scanflow::runtime::{NodeState, ProgressMode};
 use scanflow::{Graph, RunOptions, RunReport};
@@ -58,39 +58,38 @@ fn state(report: &RunReport, id: &str) -> NodeState {
     report.node(id).unwrap().state
 }
 
+/// Asserts that every node of `report` ended in `expected`.
+fn assert_all(report: &RunReport, expected: NodeState) {
+    assert!(
+        report.nodes.iter().all(|n| n.state == expected),
+        "{:?}",
+        states(report)
+    );
+}
+
+/// A generated data folder with the graph text reading it, and a runs folder in which the
+/// graph has run once.
+fn after_one_run(dir: &Path) -> (PathBuf, String, PathBuf) {
+    let data = dir.join("data");
+    make_folder(&data);
+    let text = graph_text(&data);
+    let runs = dir.join("runs");
+    assert_all(&run(&text, &runs, &[], false), NodeState::Ran);
+    (data, text, runs)
+}
+
 #[test]
 fn a_finished_run_is_not_repeated() {
     let dir = tempfile::tempdir().unwrap();
-    make_folder(&dir.path().join("data"));
-    let text = graph_text(&dir.path().join("data"));
-    let runs = dir.path().join("runs");
-    let first = run(&text, &runs, &[], false);
-    assert!(
-        first.nodes.iter().all(|n| n.state == NodeState::Ran),
-        "{:?}",
-        states(&first)
-    );
-    let second = run(&text, &runs, &[], false);
-    assert!(
-        second.nodes.iter().all(|n| n.state == NodeState::Skipped),
-        "{:?}",
-        states(&second)
-    );
-    let fresh = run(&text, &runs, &[], true);
-    assert!(
-        fresh.nodes.iter().all(|n| n.state == NodeState::Ran),
-        "{:?}",
-        states(&fresh)
-    );
+    let (_, text, runs) = after_one_run(dir.path());
+    assert_all(&run(&text, &runs, &[], false), NodeState::Skipped);
+    assert_all(&run(&text, &runs, &[], true), NodeState::Ran);
 }
 
 #[test]
 fn editing_one_sink_reruns_it_and_only_what_feeds_it() {
     let dir = tempfile::tempdir().unwrap();
-    make_folder(&dir.path().join("data"));
-    let text = graph_text(&dir.path().join("data"));
-    let runs = dir.path().join("runs");
-    run(&text, &runs, &[], false);
+    let (_, text, runs) = after_one_run(dir.path());
     let edited = run(&text, &runs, &["grid.columns=2"], false);
     assert_eq!(state(&edited, "grid"), NodeState::Ran);
     assert_eq!(
@@ -104,49 +103,27 @@ fn editing_one_sink_reruns_it_and_only_what_feeds_it() {
 #[test]
 fn changed_data_invalidates_everything_downstream() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    make_folder(&data);
-    let text = graph_text(&data);
-    let runs = dir.path().join("runs");
-    run(&text, &runs, &[], false);
+    let (data, text, runs) = after_one_run(dir.path());
     let image = image::RgbImage::from_pixel(8, 8, image::Rgb([201, 200, 10]));
     image.save(data.join("light/0.png")).unwrap();
-    let after = run(&text, &runs, &[], false);
-    assert!(
-        after.nodes.iter().all(|n| n.state == NodeState::Ran),
-        "{:?}",
-        states(&after)
-    );
+    assert_all(&run(&text, &runs, &[], false), NodeState::Ran);
 }
 
 #[test]
 fn data_written_again_with_the_same_bytes_keeps_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    make_folder(&data);
-    let text = graph_text(&data);
-    let runs = dir.path().join("runs");
-    run(&text, &runs, &[], false);
+    let (data, text, runs) = after_one_run(dir.path());
     std::thread::sleep(std::time::Duration::from_millis(20));
     make_folder(&data); // new modification times, as after a copy or a fresh checkout
-    let after = run(&text, &runs, &[], false);
-    assert!(
-        after.nodes.iter().all(|n| n.state == NodeState::Skipped),
-        "{:?}",
-        states(&after)
-    );
+    assert_all(&run(&text, &runs, &[], false), NodeState::Skipped);
 }
 
 #[test]
 fn a_cached_artifact_is_replayed_to_a_new_consumer() {
     let dir = tempfile::tempdir().unwrap();
-    make_folder(&dir.path().join("data"));
-    let text = graph_text(&dir.path().join("data"));
-    let runs = dir.path().join("runs");
-    let first = run(&text, &runs, &[], false);
+    let (_, text, runs) = after_one_run(dir.path());
     let saved = std::fs::read_to_string(runs.join("cached/stats/output.json")).unwrap();
     assert!(saved.contains("\"images\": 6"), "{saved}");
-    let _ = first;
     // A second graph of the same name reading the cached stats through a custom consumer.
     let with_reader = text.replace(
         "\"grid\":",
