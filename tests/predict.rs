@@ -183,6 +183,7 @@ fn check_neighbours(text: &str, knn: &Path, indices: &[u32], rows_by_index: &[us
     for (line, &row) in lines[1..].iter().zip(rows_by_index) {
         let fields: Vec<&str> = line.split(',').collect();
         let index = indices[row];
+        let line = format!("{}: {line}", knn.display());
         assert_eq!(fields[1], index.to_string(), "{line}");
         let own: f32 = fields[2].parse().unwrap();
         assert!((own - 1.0).abs() < 1e-5, "{line}");
