@@ -179,10 +179,8 @@ fn a_saved_index_is_reloaded_and_refused_for_other_features() {
     let dir = tempfile::tempdir().unwrap();
     let (data, _) = clustered(300, 8, 5, 0.3, 2);
     let rows = UnitRows::normalise(data, 8).unwrap();
-    // Built on one thread: parallel insertion makes the links depend on timing, and a rare
-    // graph of so few points leaves one unreachable (seen once in CI-like runs).
-    let index = HnswIndex::build(&rows, HnswParams::default(), &pool(1));
     let pool = pool(2);
+    let index = HnswIndex::build(&rows, HnswParams::default(), &pool);
     index.save(dir.path(), &rows).unwrap();
     let reloaded = hnsw::load_and_query(dir.path(), &rows, 5, 64, &pool).unwrap();
     assert!(quality::recall_at_k(&rows, &reloaded, 300, 1, &pool).unwrap() >= 0.95);

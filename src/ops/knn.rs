@@ -37,9 +37,8 @@ use crate::runtime::{Context, OpError};
 /// | 250,000 | 102.1 | 31.3 (0.965) |
 ///
 /// So HNSW overtakes exact at about 40,000 points and is 3.26× faster at 250,000 (exact
-/// grows as N^2, HNSW as N^1.4 here). Up to 50,000 `Auto` stays exact: it is deterministic
-/// (HNSW's graph depends on thread timing) and no slower there, which keeps the CIFAR-10
-/// train split exact. The cost ratio barely depends on D (both sides are dominated by
+/// grows as N^2, HNSW as N^1.4 here). Up to 50,000 `Auto` stays exact: it is exact (HNSW
+/// approximates) and no slower there, which keeps the CIFAR-10 train split exact. The cost ratio barely depends on D (both sides are dominated by
 /// D-long dot products), so the threshold is on N alone.
 pub const AUTO_EXACT_MAX: usize = 50_000;
 

@@ -100,8 +100,8 @@ impl Harvest {
         self.bar[i].store(worst.to_bits(), Relaxed);
     }
 
-    /// Point `i`'s list, in no particular order: a snapshot, which offers from other threads
-    /// may change while it is read (harmless during [`Harvest::refine`]; final afterwards).
+    /// Point `i`'s list, in no particular order (final once the build and
+    /// [`Harvest::refine`] are done).
     pub(crate) fn list(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
         self.slots[i * self.k..(i + 1) * self.k]
             .iter()
@@ -112,45 +112,30 @@ impl Harvest {
 
 impl Harvest {
     /// One round of neighbours' neighbours: every point measures the points in its list's
-    /// lists and offers itself and them to each other. Rows are prefetched a few ahead,
-    /// since the candidates are scattered over the whole matrix.
+    /// lists and offers itself and them to each other. The lists are read from a copy made
+    /// before the round, so what a point measures does not depend on how far other threads
+    /// have got (and the final lists do not depend on the number of threads). Rows are
+    /// prefetched a few ahead, since the candidates are scattered over the whole matrix.
     pub(crate) fn refine(&self, view: &View<'_>, pool: &ThreadPool) {
         let n = self.bar.len();
         pool.install(|| {
+            let frozen = self.frozen();
             (0..n).into_par_iter().for_each_init(
-                || (vec![u32::MAX; n], Vec::new(), Vec::new()),
-                |(marks, first, candidates), i| {
-                    self.second_hops(i as u32, marks, first, candidates);
+                || (vec![u32::MAX; n], Vec::new()),
+                |(marks, candidates), i| {
+                    second_hops(&frozen, self.k, i as u32, marks, candidates);
                     self.measure(view, i as u32, candidates);
                 },
             )
         });
     }
 
-    /// Collects into `candidates` the points in the lists of point `i`'s list (copied into
-    /// `first`) that are neither `i` nor already in its list (`marks[j] == i` marks a point
-    /// seen for `i`).
-    fn second_hops(
-        &self,
-        i: u32,
-        marks: &mut [u32],
-        first: &mut Vec<u32>,
-        candidates: &mut Vec<u32>,
-    ) {
-        candidates.clear();
-        first.clear();
-        first.extend(self.list(i as usize));
-        marks[i as usize] = i;
-        for &j in first.iter() {
-            marks[j as usize] = i;
-        }
-        for &j in first.iter() {
-            for l in self.list(j as usize) {
-                if std::mem::replace(&mut marks[l as usize], i) != i {
-                    candidates.push(l);
-                }
-            }
-        }
+    /// Every point's k slots as ids, `u32::MAX` for an empty slot.
+    fn frozen(&self) -> Vec<u32> {
+        self.slots
+            .par_iter()
+            .map(|s| unpack(s.load(Relaxed)).map_or(u32::MAX, |n| n.id))
+            .collect()
     }
 
     /// Measures point `i` against each of `candidates` and offers both ways.
@@ -166,6 +151,30 @@ impl Harvest {
             let dist = view.dist(row, l);
             self.offer(i, Near { dist, id: l });
             self.offer(l, Near { dist, id: i });
+        }
+    }
+}
+
+/// Collects into `candidates` the points in the lists of point `i`'s list (`lists` holds k
+/// ids per point, `u32::MAX` empty) that are neither `i` nor already in its list
+/// (`marks[j] == i` marks a point seen for `i`).
+fn second_hops(lists: &[u32], k: usize, i: u32, marks: &mut [u32], candidates: &mut Vec<u32>) {
+    let list = |j: u32| {
+        lists[j as usize * k..(j as usize + 1) * k]
+            .iter()
+            .copied()
+            .filter(|&l| l != u32::MAX)
+    };
+    candidates.clear();
+    marks[i as usize] = i;
+    for j in list(i) {
+        marks[j as usize] = i;
+    }
+    for j in list(i) {
+        for l in list(j) {
+            if std::mem::replace(&mut marks[l as usize], i) != i {
+                candidates.push(l);
+            }
         }
     }
 }

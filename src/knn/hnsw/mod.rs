@@ -1,8 +1,9 @@
 //! Approximate neighbours with an HNSW graph (Malkov & Yashunin 2018), built in the
 //! crate with hnswlib's layout and algorithms ([`graph`], [`search`]): distance 1 − ⟨a, b⟩
 //! on unit vectors, the vectors read in place from [`UnitRows`]. Points are inserted in
-//! parallel on the caller's pool, so the graph (not its quality) depends on thread timing;
-//! levels are seeded. After the build, every node that no layer-0 walk from the entry
+//! parallel on the caller's pool in batches planned against a frozen graph ([`insert`]),
+//! so the same points give the same graph and table on any number of threads; levels are
+//! seeded. After the build, every node that no layer-0 walk from the entry
 //! point reaches is linked from its nearest reached node ([`repair`]), so no point is
 //! unfindable; `quality.json` counts them (`unreached_nodes_linked`).
 //!
@@ -42,13 +43,13 @@ mod distance;
 mod file;
 mod graph;
 mod harvest;
+mod insert;
 mod query;
 mod repair;
 mod search;
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use rayon::ThreadPool;
 use serde::{Deserialize, Serialize};
 
@@ -156,11 +157,7 @@ impl HnswIndex {
             dot,
         };
         let ef = params.construction_width();
-        pool.install(|| {
-            (1..rows.len() as u32)
-                .into_par_iter()
-                .for_each(|q| view.insert(q, ef, harvest))
-        });
+        pool.install(|| insert::insert_all(&view, ef, harvest));
         let repaired = repair::link_unreached(&view, ef);
         HnswIndex {
             graph,

@@ -1,4 +1,4 @@
-//! Inserting into and searching an HNSW [`Graph`], as hnswlib does: a greedy descent
+//! Searching an HNSW [`Graph`] and linking into it, as hnswlib does: a greedy descent
 //! through the upper layers, a best-first search of width ef on each lower layer, and the
 //! neighbour-selection heuristic (keep a candidate only if it is closer to the base point
 //! than to every candidate already kept) both for a new node's links and when a full list
@@ -12,7 +12,6 @@ use std::collections::BinaryHeap;
 
 use super::distance::Dot;
 use super::graph::Graph;
-use super::harvest::Harvest;
 use crate::knn::UnitRows;
 
 /// A node and its distance to the point searched for; ordered by distance, then id.
@@ -103,63 +102,8 @@ impl View<'_> {
         found
     }
 
-    /// Inserts node `q` (its level drawn, its row in `rows`); node 0 needs no insertion.
-    /// With a `harvest`, its layer-0 search offers q to every node it measures and q's
-    /// list keeps the nearest it found.
-    pub(crate) fn insert(&self, q: u32, ef_construction: usize, harvest: Option<&Harvest>) {
-        let (entry, top) = self.graph.entry();
-        if q == entry {
-            return;
-        }
-        let query = self.rows.row(q as usize);
-        let level = self.graph.levels[q as usize];
-        let mut near = Near {
-            dist: self.dist(query, entry),
-            id: entry,
-        };
-        for layer in (level.saturating_add(1)..=top).rev() {
-            near = self.greedy(query, near, layer);
-        }
-        for layer in (0..=level.min(top)).rev() {
-            let found = match (layer, harvest) {
-                (0, Some(harvest)) => {
-                    let found = self.search_layer_seen(query, near, ef_construction, 0, |n| {
-                        harvest.offer(
-                            n.id,
-                            Near {
-                                dist: n.dist,
-                                id: q,
-                            },
-                        )
-                    });
-                    harvest.keep_nearest(q, &found);
-                    found
-                }
-                _ => self.search_layer(query, near, ef_construction, layer),
-            };
-            let chosen = self.select(&found, self.graph.m);
-            let ids: Vec<u32> = chosen.iter().map(|n| n.id).collect();
-            {
-                let _lock = self.graph.lock(q);
-                self.graph.set_neighbours(q, layer, &ids);
-            }
-            for n in &chosen {
-                self.connect(
-                    n.id,
-                    Near {
-                        dist: n.dist,
-                        id: q,
-                    },
-                    layer,
-                );
-            }
-            near = chosen.first().copied().unwrap_or(near);
-        }
-        self.graph.raise_entry(q);
-    }
-
     /// Adds `new` to node `base`'s links on `layer`, re-selecting them when full.
-    fn connect(&self, base: u32, new: Near, layer: u8) {
+    pub(super) fn connect(&self, base: u32, new: Near, layer: u8) {
         let _lock = self.graph.lock(base);
         let mut ids = Vec::with_capacity(self.graph.capacity(layer) + 1);
         self.graph.neighbours(base, layer, &mut ids);
@@ -194,7 +138,7 @@ impl View<'_> {
 
     /// The heuristic: from `candidates` (nearest first) keep at most `cap`, each closer to
     /// the base point than to every one kept before it.
-    fn select(&self, candidates: &[Near], cap: usize) -> Vec<Near> {
+    pub(super) fn select(&self, candidates: &[Near], cap: usize) -> Vec<Near> {
         let mut kept: Vec<Near> = Vec::with_capacity(cap);
         for &c in candidates {
             if kept.len() >= cap {
@@ -209,7 +153,7 @@ impl View<'_> {
     }
 
     /// Greedy walk on `layer`: moves to a nearer neighbour until none is nearer.
-    fn greedy(&self, query: &[f32], mut near: Near, layer: u8) -> Near {
+    pub(super) fn greedy(&self, query: &[f32], mut near: Near, layer: u8) -> Near {
         SCRATCH.with_borrow_mut(|scratch| loop {
             self.graph.neighbours(near.id, layer, &mut scratch.links);
             let before = near.id;
@@ -227,12 +171,18 @@ impl View<'_> {
 
     /// Best-first search of width `ef` on `layer` from `start`; the ef nearest, nearest
     /// first.
-    fn search_layer(&self, query: &[f32], start: Near, ef: usize, layer: u8) -> Vec<Near> {
+    pub(super) fn search_layer(
+        &self,
+        query: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u8,
+    ) -> Vec<Near> {
         self.search_layer_seen(query, start, ef, layer, |_| {})
     }
 
     /// [`View::search_layer`], telling `seen` every node it measures, `start` included.
-    fn search_layer_seen(
+    pub(super) fn search_layer_seen(
         &self,
         query: &[f32],
         start: Near,
