@@ -35,11 +35,12 @@ static COMPUTED: LazyLock<Mutex<HashMap<PathBuf, (String, String)>>> =
     LazyLock::new(Mutex::default);
 
 fn fingerprint_within(path: &Path, content_limit: u64) -> io::Result<String> {
-    let is_dir = fs::metadata(path)?.is_dir();
-    let files = list_files(path, is_dir)?;
+    let meta = fs::metadata(path)?;
+    let is_dir = meta.is_dir();
+    let files = list_files(path, &meta)?;
     let total: u64 = files.iter().map(|f| f.len).sum();
     if total > content_limit {
-        return Ok(metadata_fingerprint(is_dir, &files));
+        return Ok(metadata_fingerprint(is_dir, &files, total));
     }
     let listing = listing_hash(&files);
     let memo = COMPUTED.lock().ok().and_then(|m| m.get(path).cloned());
@@ -68,11 +69,11 @@ fn listing_hash(files: &[TreeFile]) -> String {
     hasher.hex()
 }
 
-/// The file at `path` (relative path empty) or every file under it, sorted by path.
-fn list_files(path: &Path, is_dir: bool) -> io::Result<Vec<TreeFile>> {
-    if !is_dir {
-        let meta = fs::metadata(path)?;
-        let (len, modified) = (meta.len(), nanos(&meta));
+/// The file at `path` (relative path empty; `meta` is its metadata) or every file under
+/// it, sorted by path.
+fn list_files(path: &Path, meta: &fs::Metadata) -> io::Result<Vec<TreeFile>> {
+    if !meta.is_dir() {
+        let (len, modified) = (meta.len(), nanos(meta));
         return Ok(vec![TreeFile {
             relative: PathBuf::new(),
             len,
@@ -86,8 +87,7 @@ fn list_files(path: &Path, is_dir: bool) -> io::Result<Vec<TreeFile>> {
 }
 
 /// `file:<size>:mtime:<ns>` or `dir:<files>:<total size>:mtime:<newest ns>`.
-fn metadata_fingerprint(is_dir: bool, files: &[TreeFile]) -> String {
-    let total: u64 = files.iter().map(|f| f.len).sum();
+fn metadata_fingerprint(is_dir: bool, files: &[TreeFile], total: u64) -> String {
     let newest = files.iter().map(|f| f.modified).max().unwrap_or(0);
     match is_dir {
         false => format!("file:{total}:mtime:{newest}"),
