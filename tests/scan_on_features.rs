@@ -1,7 +1,8 @@
-//! `Scan` on precomputed encoder features, end to end through the binary on the tiny real
-//! CIFAR-10 graph: the heads train on an `Encode(output: Features)` stream and the neighbour
-//! table, the cluster model it sends reproduces those heads on its own encoder (features
-//! scaled to unit length), and miswired graphs are refused with the fix in the message.
+//! `Scan` on precomputed features, end to end through the binary on the tiny real CIFAR-10
+//! graph: the heads train on an `Encode(output: Features)` stream (or the projections the
+//! neighbours were mined on) and the neighbour table, the cluster model it sends reproduces
+//! those heads on its own encoder (and projection head; features scaled to unit length),
+//! and miswired graphs are refused with the fix in the message.
 
 mod tiny_scan;
 
@@ -49,12 +50,32 @@ fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
         (arch["clusters"].as_u64(), arch["heads"].as_u64()),
         (Some(4), Some(3))
     );
-    check_heads_reproduced(&tiny, arch["selected_head"].as_u64().unwrap() as usize);
+    assert!(arch.get("projection").is_none(), "{model}");
+    let head = arch["selected_head"].as_u64().unwrap() as usize;
+    check_heads_reproduced(&tiny, head, "encoder-features");
+}
+
+#[test]
+fn heads_trained_on_projections_keep_the_projection_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let extra = nodes("features", HEADS);
+    succeed(
+        &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
+        &runs,
+    );
+    let tiny = runs.join("tiny");
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tiny.join("scan-f/model.json")).unwrap()).unwrap();
+    let arch = &model["architecture"];
+    assert_eq!(arch["projection"]["Mlp"]["out"], 16, "{model}");
+    let head = arch["selected_head"].as_u64().unwrap() as usize;
+    check_heads_reproduced(&tiny, head, "features");
 }
 
 /// `f-clusters` (the model run on the images) equals the selected head applied by hand to
-/// the unit-length `encoder-features` of the same images.
-fn check_heads_reproduced(tiny: &Path, head: usize) {
+/// the unit-length rows the node `features` emitted for the same images.
+fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
     let tensors =
         candle_core::safetensors::load(tiny.join("scan-f/model.safetensors"), &Device::Cpu)
             .unwrap();
@@ -62,7 +83,7 @@ fn check_heads_reproduced(tiny: &Path, head: usize) {
         |name: String| -> Vec<f32> { tensors[&name].flatten_all().unwrap().to_vec1().unwrap() };
     let weight = flat(format!("cluster_head.{head}.weight"));
     let bias = flat(format!("cluster_head.{head}.bias"));
-    let features = rows_by_index(&tiny.join("encoder-features"));
+    let features = rows_by_index(&tiny.join(features));
     let probabilities = rows_by_index(&tiny.join("f-clusters"));
     assert_eq!(features.len(), 100);
     for (index, x) in &features {
@@ -106,7 +127,10 @@ fn miswired_feature_scans_are_refused_with_the_fix() {
             nodes("encoder-features", ", clusters: 4, epochs: 1"),
             "set `update_encoder: false`",
         ),
-        (nodes("features", HEADS), "`output: Features`"),
+        (
+            nodes("clusters", HEADS),
+            "`output: Features` or `Projection`",
+        ),
     ];
     for (extra, expected) in cases {
         let path = graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra);

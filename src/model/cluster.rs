@@ -1,8 +1,11 @@
 //! The clustering model SCAN's second step trains: an encoder and `H` linear cluster heads,
 //! `(B,H,W,3)` → features `(B, D)` → per head `softmax(f·Wₕᵀ + bₕ)`, `(B, C)`. One
 //! [`Params`] store holds the encoder under `encoder.…` and head `h` under
-//! `cluster_head.{h}.…` (SCAN's state-dict names). The model remembers the image size it
-//! was trained at and refuses others.
+//! `cluster_head.{h}.…` (SCAN's state-dict names). Optionally the pretext's projection
+//! head (under `head.…`, its name in the pretext model) sits between the encoder and the
+//! cluster heads, which then read its output: heads trained on the projection features
+//! the neighbours were mined on. The model remembers the image size it was trained at and
+//! refuses others.
 
 #[cfg(test)]
 mod tests;
@@ -14,8 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::encoder::{Encoder, EncoderKind};
 use super::error::ModelError;
+use super::head::{Head, HeadKind};
 use super::layers::Linear;
-use super::network::{l2_normalise, ENCODER_PREFIX};
+use super::network::{l2_normalise, ENCODER_PREFIX, HEAD_PREFIX};
 use super::params::Params;
 use super::ModelArtifact;
 
@@ -39,6 +43,10 @@ pub struct ClusterArchitecture {
     /// trained on an `Encode` node's normalised features). Left out when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub normalize_features: bool,
+    /// The pretext's projection head, run (in evaluation mode) between the encoder and the
+    /// cluster heads; left out when the heads read the encoder's features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection: Option<HeadKind>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -50,6 +58,7 @@ fn is_false(b: &bool) -> bool {
 pub struct ClusterModel {
     arch: ClusterArchitecture,
     encoder: Encoder,
+    projection: Option<Head>,
     heads: Vec<Linear>,
     params: Params,
 }
@@ -60,13 +69,24 @@ impl ClusterModel {
         check_arch(&arch)?;
         let mut params = Params::new(seed, device);
         let encoder = Encoder::new(&arch.encoder, &mut params, ENCODER_PREFIX)?;
-        let dims = (encoder.out_dim(), arch.clusters);
+        let projection = match &arch.projection {
+            Some(kind) => Some(Head::new(
+                kind,
+                &mut params,
+                HEAD_PREFIX,
+                encoder.out_dim(),
+            )?),
+            None => None,
+        };
+        let feature_dim = projection.as_ref().map_or(encoder.out_dim(), Head::out_dim);
+        let dims = (feature_dim, arch.clusters);
         let heads = (0..arch.heads)
             .map(|h| Linear::new(&mut params, &format!("{HEADS_PREFIX}{h}"), dims, true))
             .collect::<Result<_, _>>()?;
         Ok(ClusterModel {
             arch,
             encoder,
+            projection,
             heads,
             params,
         })
@@ -99,11 +119,14 @@ impl ClusterModel {
         Ok(softmax_rows(&head.forward(&features)?)?)
     }
 
-    /// Encoder features `(B, D)`; in training the batch norms use (and update) batch
-    /// statistics.
+    /// The features the heads read `(B, D)`: the encoder's, or their projection; in
+    /// training the encoder's batch norms use (and update) batch statistics.
     pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor, ModelError> {
         self.check_size(x)?;
-        let features = self.encoder.forward(x, train)?;
+        let mut features = self.encoder.forward(x, train)?;
+        if let Some(projection) = &self.projection {
+            features = projection.forward(&features, false, 0)?;
+        }
         match self.arch.normalize_features {
             true => l2_normalise(&features),
             false => Ok(features),
@@ -113,7 +136,7 @@ impl ClusterModel {
     /// Replaces every head's weights: `weight` `(H·C)×D` row-major (head `h` in rows
     /// `h·C..(h+1)·C`) and `bias` `H·C`, as `ScanFeatures`' trainer holds them.
     pub fn set_heads(&self, weight: &[f32], bias: &[f32]) -> Result<(), ModelError> {
-        let (c, d) = (self.arch.clusters, self.encoder.out_dim());
+        let (c, d) = (self.arch.clusters, self.feature_dim());
         if weight.len() != self.arch.heads * c * d || bias.len() != self.arch.heads * c {
             let message = format!(
                 "{} weights and {} biases do not make {} heads of {c} clusters on {d}-d features",
@@ -136,6 +159,12 @@ impl ClusterModel {
         Ok(())
     }
 
+    /// The length `D` of the features the heads read.
+    pub fn feature_dim(&self) -> usize {
+        let encoder = self.encoder.out_dim();
+        self.projection.as_ref().map_or(encoder, Head::out_dim)
+    }
+
     /// Scales the encoder's features to unit length before the heads from now on.
     pub fn normalize_features(&mut self) {
         self.arch.normalize_features = true;
@@ -146,13 +175,13 @@ impl ClusterModel {
         self.heads[self.arch.selected_head].forward(features)
     }
 
-    /// The selected head's trainable parameters, and the encoder's when `with_encoder`
-    /// (what self-labelling optimises: the other heads stay as they are).
+    /// The selected head's trainable parameters, and the encoder's (with the projection
+    /// head, if any) when `with_encoder` (what self-labelling optimises: the other heads
+    /// stay as they are).
     pub fn selected_trainables(&self, with_encoder: bool) -> Vec<(String, Var)> {
         let head = format!("{HEADS_PREFIX}{}.", self.arch.selected_head);
-        let keep = |name: &str| {
-            name.starts_with(&head) || (with_encoder && name.starts_with(ENCODER_PREFIX))
-        };
+        let below = |name: &str| name.starts_with(ENCODER_PREFIX) || name.starts_with(HEAD_PREFIX);
+        let keep = |name: &str| name.starts_with(&head) || (with_encoder && below(name));
         let all = self.params.trainables().iter();
         all.filter(|(n, _)| keep(n)).cloned().collect()
     }
@@ -215,16 +244,23 @@ impl ClusterModel {
     }
 
     /// A fresh model for images of `input_size` with new heads, whose encoder comes from
-    /// `artifact`: a `SimClr` model (its projection head is ignored) or a cluster model
-    /// (its heads are ignored; it must have been trained at the same size).
+    /// `artifact`: a `SimClr` model or a cluster model (its heads are ignored; it must have
+    /// been trained at the same size). With `on_projection` the model keeps the
+    /// artifact's projection head too and the heads read its output; otherwise it is
+    /// ignored.
     pub fn from_pretext(
         artifact: &ModelArtifact,
         (clusters, heads): (usize, usize),
         input_size: (usize, usize),
+        on_projection: bool,
         seed: u64,
         device: &Device,
     ) -> Result<Self, ModelError> {
         let field = |name: &str| artifact.architecture.get(name).cloned();
+        let projection = match on_projection {
+            true => Some(projection_of(artifact)?),
+            false => None,
+        };
         let encoder = field("encoder")
             .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| {
@@ -258,9 +294,13 @@ impl ClusterModel {
             selected_head: 0,
             input_size,
             normalize_features: false,
+            projection,
         };
         let model = ClusterModel::new(arch, seed, device)?;
         model.load_encoder(&artifact.weights)?;
+        if model.projection.is_some() {
+            model.params.load_prefix(&artifact.weights, HEAD_PREFIX)?;
+        }
         Ok(model)
     }
 
@@ -303,6 +343,22 @@ fn check_arch(arch: &ClusterArchitecture) -> Result<(), ModelError> {
         return Err(config("input_size", "must be positive".into()));
     }
     Ok(())
+}
+
+/// The projection head `artifact` (a `SimClr` model, or a cluster model that kept one)
+/// names.
+fn projection_of(artifact: &ModelArtifact) -> Result<HeadKind, ModelError> {
+    let arch = &artifact.architecture;
+    let kind = arch.get("head").or_else(|| arch.get("projection"));
+    kind.and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or_else(|| {
+            let message = format!(
+                "of the {} model {} names no projection head to cluster on",
+                artifact.producer,
+                artifact.weights.display()
+            );
+            config("architecture", message)
+        })
 }
 
 fn config(field: &'static str, message: String) -> ModelError {

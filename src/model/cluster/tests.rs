@@ -15,6 +15,7 @@ fn arch(heads: usize) -> ClusterArchitecture {
         selected_head: 0,
         input_size: (8, 8),
         normalize_features: false,
+        projection: None,
     }
 }
 
@@ -103,7 +104,8 @@ fn the_encoder_comes_from_a_contrastive_model() {
         architecture: json!({ "encoder": encoder, "head": HeadKind::default() }),
         producer: "SimClr".into(),
     };
-    let model = ClusterModel::from_pretext(&artifact, (3, 1), (8, 8), 0, &Device::Cpu).unwrap();
+    let model =
+        ClusterModel::from_pretext(&artifact, (3, 1), (8, 8), false, 0, &Device::Cpu).unwrap();
     let x = images(2, 8);
     let want: Vec<f32> = pretext
         .features(&x)
@@ -122,7 +124,7 @@ fn the_encoder_comes_from_a_contrastive_model() {
     assert_eq!(want, got);
     let mut sized = artifact.clone();
     sized.architecture["input_size"] = json!([16, 16]);
-    let message = ClusterModel::from_pretext(&sized, (3, 1), (8, 8), 0, &Device::Cpu)
+    let message = ClusterModel::from_pretext(&sized, (3, 1), (8, 8), false, 0, &Device::Cpu)
         .unwrap_err()
         .to_string();
     assert!(message.contains("16×16"), "{message}");
@@ -178,4 +180,79 @@ fn heads_of_the_wrong_size_are_refused() {
         message.contains("2 heads of 3 clusters on 8-d features"),
         "{message}"
     );
+}
+
+/// Flattens a tensor for exact comparison.
+fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1().unwrap()
+}
+
+#[test]
+fn heads_on_the_projection_read_what_the_pretext_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = EncoderKind::small_cnn(vec![4, 8]);
+    let head = HeadKind::Mlp {
+        hidden: Some(6),
+        out: 5,
+        batch_norm: true,
+    };
+    let pretext = ContrastiveModel::new(&encoder, &head, 9, &Device::Cpu).unwrap();
+    let weights = dir.path().join("pretext.safetensors");
+    pretext.save(&weights).unwrap();
+    let artifact = ModelArtifact {
+        weights,
+        architecture: json!({ "encoder": encoder, "head": head }),
+        producer: "SimClr".into(),
+    };
+    let mut model =
+        ClusterModel::from_pretext(&artifact, (3, 2), (8, 8), true, 0, &Device::Cpu).unwrap();
+    model.normalize_features();
+    let x = images(4, 8);
+    let projected = pretext.forward(&x, false).unwrap();
+    assert_eq!(
+        values(&model.frozen_features(&x).unwrap()),
+        values(&projected)
+    );
+    assert_eq!(model.feature_dim(), 5);
+    model.set_heads(&[0.1; 2 * 3 * 5], &[0.0; 2 * 3]).unwrap();
+    let trained: Vec<String> = model
+        .selected_trainables(true)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        trained.iter().any(|n| n.starts_with("head.")),
+        "{trained:?}"
+    );
+    // Saved and rebuilt from its artifact, it keeps the projection and its weights.
+    let saved = crate::model::ModelArtifact {
+        weights: dir.path().join("cluster.safetensors"),
+        architecture: serde_json::to_value(model.architecture()).unwrap(),
+        producer: "Scan".into(),
+    };
+    model.save(&saved.weights).unwrap();
+    let again = ClusterModel::from_artifact(&saved, &Device::Cpu).unwrap();
+    let (p, q) = (
+        model.probabilities(&x).unwrap(),
+        again.probabilities(&x).unwrap(),
+    );
+    assert_eq!(values(&p), values(&q));
+    // A cluster model built on it can be clustered on its projection again.
+    let from_cluster =
+        ClusterModel::from_pretext(&saved, (3, 1), (8, 8), true, 0, &Device::Cpu).unwrap();
+    assert_eq!(
+        values(&from_cluster.features(&x, false).unwrap()),
+        values(
+            &pretext
+                .head()
+                .forward(&pretext.features(&x).unwrap(), false, 0)
+                .unwrap()
+        )
+    );
+    let mut bare = artifact.clone();
+    bare.architecture = json!({ "encoder": encoder });
+    let message = ClusterModel::from_pretext(&bare, (3, 1), (8, 8), true, 0, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("no projection head"), "{message}");
 }

@@ -1,9 +1,10 @@
-//! `Scan` on precomputed features. With `features` (an `Encode(output: Features)` of the
-//! mined images, run on the `model` input's encoder) and `neighbours` connected instead of
-//! `input`, the heads train alone on those fixed, unit-length vectors by `ScanFeatures`'
-//! hand-written step — tens of thousands of pairs per second, where running the frozen
-//! encoder on every pair manages about a thousand — and then join the encoder in a cluster
-//! model that normalises its features the same way, sent on like the pair-trained one.
+//! `Scan` on precomputed features. With `features` (an `Encode` of the mined images run on
+//! the `model` input, `output: Features` or `Projection`) and `neighbours` connected
+//! instead of `input`, the heads train alone on those fixed, unit-length vectors by
+//! `ScanFeatures`' hand-written step — tens of thousands of pairs per second, where running
+//! the frozen encoder on every pair manages about a thousand — and then join the encoder
+//! (and, for projections, the pretext's projection head) in a cluster model that
+//! normalises its features the same way, sent on like the pair-trained one.
 //! Needs `update_encoder: false`; each anchor's neighbour is drawn from its whole mined list.
 //! The learning rate stays constant (`schedule` shapes pair training only) and no checkpoint
 //! is written: the whole step takes seconds to a minute.
@@ -44,8 +45,10 @@ pub(super) fn run(
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
     let shape = (params.clusters, params.heads);
+    let on_projection = record.output == EncodeOutput::Projection;
     let mut model =
-        ClusterModel::from_pretext(pretext, shape, size, ctx.seed(), &device).map_err(failed)?;
+        ClusterModel::from_pretext(pretext, shape, size, on_projection, ctx.seed(), &device)
+            .map_err(failed)?;
     model.normalize_features();
     let (weight, bias) = trainer.weights().map_err(failed)?;
     model.set_heads(&weight, &bias).map_err(failed)?;
@@ -89,9 +92,13 @@ fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecor
         let message = format!("`features` comes from node `{node}`, which left no {ENCODER_FILE}: connect an Encode node with `output: Features`");
         return Err(fail(ctx, message));
     };
-    if record.output != EncodeOutput::Features || record.model.weights != pretext.weights {
+    let representation = matches!(
+        record.output,
+        EncodeOutput::Features | EncodeOutput::Projection
+    );
+    if !representation || record.model.weights != pretext.weights {
         let message = format!(
-            "`features` (node `{node}`) must be the encoder features of the `model` input: an Encode with `model` the same node and `output: Features` (it emitted {:?} of {})",
+            "`features` (node `{node}`) must be the encoder features or projections of the `model` input: an Encode with `model` the same node and `output: Features` or `Projection` (it emitted {:?} of {})",
             record.output,
             record.model.weights.display()
         );

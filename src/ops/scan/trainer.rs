@@ -71,7 +71,7 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, OpError> {
         let shape = (params.clusters, params.heads);
-        let model = ClusterModel::from_pretext(pretext, shape, input_size, seed, &device)
+        let model = ClusterModel::from_pretext(pretext, shape, input_size, false, seed, &device)
             .map_err(failed)?;
         let trained = match params.update_encoder {
             true => model.params().trainables().to_vec(),
