@@ -7,7 +7,7 @@
 mod tiny_scan;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use scanflow::data::{read_npy_ids, read_npy_matrix};
@@ -27,22 +27,28 @@ fn nodes(features: &str, scan: &str) -> String {
 
 const HEADS: &str = ", clusters: 4, heads: 3, update_encoder: false, epochs: 3";
 
-#[test]
-fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
+/// Runs the tiny graph with `scan-f` training on the node `features` into a temporary
+/// folder; returns it (keep it alive), the graph's run folder and `scan-f`'s `model.json`.
+fn scan_on(features: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
-    let extra = nodes("encoder-features", HEADS);
+    let extra = nodes(features, HEADS);
     succeed(
         &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
         &runs,
     );
     let tiny = runs.join("tiny");
+    let model = std::fs::read(tiny.join("scan-f/model.json")).unwrap();
+    (dir, tiny, serde_json::from_slice(&model).unwrap())
+}
+
+#[test]
+fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
+    let (_dir, tiny, model) = scan_on("encoder-features");
     let history = json_lines(&tiny.join("scan-f/history.jsonl"));
     assert_eq!(history.len(), 4, "3 epochs and the selection: {history:?}");
     let last = &history[3];
     assert_eq!(last["epochs"], 3, "{last}");
-    let model: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(tiny.join("scan-f/model.json")).unwrap()).unwrap();
     let arch = &model["architecture"];
     assert_eq!(arch["normalize_features"], true, "{model}");
     assert_eq!(arch["selected_head"], last["selected_head"], "{model}");
@@ -57,16 +63,7 @@ fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
 
 #[test]
 fn heads_trained_on_projections_keep_the_projection_head() {
-    let dir = tempfile::tempdir().unwrap();
-    let runs = dir.path().join("runs");
-    let extra = nodes("features", HEADS);
-    succeed(
-        &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
-        &runs,
-    );
-    let tiny = runs.join("tiny");
-    let model: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(tiny.join("scan-f/model.json")).unwrap()).unwrap();
+    let (_dir, tiny, model) = scan_on("features");
     let arch = &model["architecture"];
     assert_eq!(arch["projection"]["Mlp"]["out"], 16, "{model}");
     let head = arch["selected_head"].as_u64().unwrap() as usize;
