@@ -7,7 +7,9 @@
 //!
 //! Every image is resized to the model's `input_size` (antialiased bilinear, as an `Images`
 //! node with `size` does, so a model trained at 32×32 reads larger photos squashed to 32×32)
-//! and then goes through the `Eval` recipe (centre crop, CIFAR-10 normalisation).
+//! and then goes through the `Eval` recipe (centre crop, CIFAR-10 normalisation). With
+//! `--source-size` it is resized to that size instead and the crop cuts the model's size
+//! from it, as a graph whose `Eval` views are smaller than its images does.
 
 mod images;
 mod model;
@@ -42,6 +44,50 @@ pub struct PredictArgs {
     /// Neighbours per image, with a `Knn` run folder (default: the node's own k).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     k: Option<u32>,
+    /// Scale each image to WIDTHxHEIGHT before the `Eval` recipe centre-crops it to the
+    /// model's input size: the size of the images the graph's evaluation views were cut
+    /// from (32x32 for `cifar-cpu.ron`, whose views are the central 24×24 of CIFAR-10's
+    /// 32×32 images). Default: the model's input size (the whole image scaled to it).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    source_size: Option<(u32, u32)>,
+}
+
+/// `WIDTHxHEIGHT`, both positive.
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!(
+            "`{text}` is not WIDTHxHEIGHT with both positive, e.g. 32x32"
+        )),
+    }
+}
+
+/// The sizes images go through: scaled to `source`, then centre-cropped to `view` (the
+/// model's input size), both (width, height).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSizes {
+    /// What each image is scaled to first.
+    pub source: (u32, u32),
+    /// What the `Eval` recipe centre-crops it to.
+    pub view: (u32, u32),
+}
+
+impl InputSizes {
+    /// `view` from `source` (the model's size itself when `None`); a source smaller than
+    /// the view is refused, since the crop would pad it with zeros.
+    fn new(source: Option<(u32, u32)>, view: (u32, u32)) -> Result<Self, PredictError> {
+        let source = source.unwrap_or(view);
+        if source.0 < view.0 || source.1 < view.1 {
+            return Err(PredictError::SourceTooSmall {
+                given: source,
+                view,
+            });
+        }
+        Ok(InputSizes { source, view })
+    }
 }
 
 /// Why `scanflow predict` could not run.
@@ -118,6 +164,19 @@ pub enum PredictError {
     NoImages {
         /// The path given.
         path: PathBuf,
+    },
+    /// `--source-size` is smaller than the model's input size.
+    #[error(
+        "--source-size {}x{} is smaller than the model's input size {}x{}: the images' \
+         centre crop would be padded with zeros; give the size of the images the graph's \
+         evaluation views were cut from",
+        given.0, given.1, view.0, view.1
+    )]
+    SourceTooSmall {
+        /// The size given (width, height).
+        given: (u32, u32),
+        /// The model's input size (width, height).
+        view: (u32, u32),
     },
     /// `--k` was given for a cluster model.
     #[error("--k counts neighbours, but `{}` is not a Knn node's run folder (it has no neighbours.npy)", run.display())]
@@ -199,7 +258,7 @@ fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     let classify = model::cluster_model(&info, &args.run, &device)?;
     predict_with(
         &images,
-        info.input_size,
+        InputSizes::new(args.source_size, info.input_size)?,
         args.batch as usize,
         &args.out,
         &device,
@@ -207,11 +266,11 @@ fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     )
 }
 
-/// Reads `images` in batches, turns each into model input of `size`, runs `classify`
+/// Reads `images` in batches, turns each into model input of `sizes`, runs `classify`
 /// (an (B, H, W, 3) tensor → (B, C) probabilities) and writes the CSV; returns its rows.
 fn predict_with(
     images: &NewImages,
-    size: (u32, u32),
+    sizes: InputSizes,
     batch: usize,
     out: &Path,
     device: &Device,
@@ -223,7 +282,7 @@ fn predict_with(
     let mut writer = output::PredictionWriter::create(out)?;
     let indices: Vec<usize> = (0..images.len()).collect();
     for chunk in indices.chunks(batch) {
-        let x = images.model_input(chunk, size, &pool, device)?;
+        let x = images.model_input(chunk, sizes, &pool, device)?;
         let probs = classify(&x)?;
         let values: Vec<f32> = probs.flatten_all()?.to_vec1()?;
         if values.is_empty() || !values.len().is_multiple_of(chunk.len()) {

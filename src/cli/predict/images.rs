@@ -11,7 +11,7 @@ use scanflow::data::{
 };
 use scanflow::model::input::first_views_to_nhwc;
 
-use super::PredictError;
+use super::{InputSizes, PredictError};
 
 /// File extensions taken as images (compared case-insensitively), as for image folders.
 const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
@@ -51,16 +51,25 @@ impl NewImages {
         self.dataset.name(i)
     }
 
-    /// Images `indices` as model input: decoded, resized to `size`, centre-cropped and
-    /// normalised (the `Eval` recipe), as a (B, H, W, 3) tensor on `device`.
+    /// Images `indices` as model input: decoded, resized to `sizes.source`, centre-cropped
+    /// to `sizes.view` and normalised (the `Eval` recipe), as a (B, H, W, 3) tensor on
+    /// `device`.
     pub fn model_input(
         &self,
         indices: &[usize],
-        (width, height): (u32, u32),
+        sizes: InputSizes,
         pool: &rayon::ThreadPool,
         device: &Device,
     ) -> Result<Tensor, PredictError> {
-        let batch = read_batch(self.dataset.as_ref(), indices, width, height, pool)?;
+        let (source_width, source_height) = sizes.source;
+        let batch = read_batch(
+            self.dataset.as_ref(),
+            indices,
+            source_width,
+            source_height,
+            pool,
+        )?;
+        let (width, height) = sizes.view;
         let pipeline = Recipe::Eval {
             size: (width, height),
         }

@@ -21,7 +21,7 @@ use scanflow::report::csv_field;
 
 use super::images::NewImages;
 use super::output::PredictionWriter;
-use super::{PredictArgs, PredictError};
+use super::{InputSizes, PredictArgs, PredictError};
 
 /// True when `run` is the folder of a node that mined neighbours (it holds a table).
 pub fn is_knn_run(run: &Path) -> bool {
@@ -49,11 +49,12 @@ pub fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     let device = Device::Cpu;
     let embed = Embedder::load(&source, run, &device)?;
     let (height, width) = source.encoder.input_size;
+    let sizes = InputSizes::new(args.source_size, (width, height))?;
     let pool = pool()?;
     let mut writer = PredictionWriter::create(&args.out)?;
     let order: Vec<usize> = (0..images.len()).collect();
     for chunk in order.chunks(args.batch as usize) {
-        let x = images.model_input(chunk, (width, height), &pool, &device)?;
+        let x = images.model_input(chunk, sizes, &pool, &device)?;
         let names: Vec<String> = chunk.iter().map(|&i| images.name(i)).collect();
         let queries = embed.unit_rows(&x, &names)?;
         let table = search

@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 use super::images::NewImages;
 use super::model::ModelInfo;
 use super::output::{header, line};
-use super::{predict_with, PredictError};
+use super::{parse_size, predict_with, InputSizes, PredictError};
 
 fn write_model(run: &Path, producer: &str, weights: bool, architecture: &str) {
     fs::create_dir_all(run).unwrap();
@@ -78,6 +78,57 @@ fn by_red(x: &Tensor) -> Result<Tensor, PredictError> {
     Ok(Tensor::from_vec(rows, (b, 2), &Device::Cpu)?)
 }
 
+/// The 16×8 model input of `by_red`, from images scaled to `source` (or to 16×8).
+fn sizes(source: Option<(u32, u32)>) -> InputSizes {
+    InputSizes::new(source, (16, 8)).unwrap()
+}
+
+#[test]
+fn a_source_size_crops_the_model_input_from_the_scaled_image() {
+    // A 32×16 image, red only outside its central 16×8: scaled whole to 16×8 the red
+    // border stays (cluster 1); scaled to 32×16 and centre-cropped it is gone (cluster 0).
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("new");
+    fs::create_dir_all(&folder).unwrap();
+    let framed = image::RgbImage::from_fn(32, 16, |x, y| {
+        let inside = (8..24).contains(&x) && (4..12).contains(&y);
+        image::Rgb(if inside { [5, 10, 10] } else { [250, 10, 10] })
+    });
+    framed.save(folder.join("framed.png")).unwrap();
+    let images = NewImages::open(&folder).unwrap();
+    let cluster = |source| {
+        let out = dir.path().join("p.csv");
+        predict_with(&images, sizes(source), 1, &out, &Device::Cpu, by_red).unwrap();
+        let csv = fs::read_to_string(&out).unwrap();
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(cluster(None), "1");
+    assert_eq!(cluster(Some((32, 16))), "0");
+    let err = InputSizes::new(Some((12, 8)), (16, 8))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--source-size 12x8") && err.contains("16x8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn source_sizes_parse_as_width_by_height() {
+    assert_eq!(parse_size("32x24"), Ok((32, 24)));
+    assert_eq!(parse_size("40X40"), Ok((40, 40)));
+    for bad in ["32", "0x32", "x", "32x-1", "axb"] {
+        let err = parse_size(bad).unwrap_err();
+        assert!(err.contains(bad) && err.contains("WIDTHxHEIGHT"), "{err}");
+    }
+}
+
 #[test]
 fn flat_folder_to_csv_with_any_image_size() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +141,7 @@ fn flat_folder_to_csv_with_any_image_size() {
     let images = NewImages::open(&folder).unwrap();
     assert_eq!(images.len(), 3);
     let out = dir.path().join("out/predictions.csv");
-    let rows = predict_with(&images, (16, 8), 2, &out, &Device::Cpu, by_red).unwrap();
+    let rows = predict_with(&images, sizes(None), 2, &out, &Device::Cpu, by_red).unwrap();
     assert_eq!(rows, 3);
     let f = |name: &str| folder.join(name).display().to_string();
     let expected = format!(
@@ -112,7 +163,7 @@ fn unreadable_image_is_named_and_nothing_is_written() {
     fs::write(dir.path().join("broken.jpg"), b"not a jpeg").unwrap();
     let images = NewImages::open(dir.path()).unwrap();
     let out = dir.path().join("p.csv");
-    let err = predict_with(&images, (16, 8), 8, &out, &Device::Cpu, by_red).unwrap_err();
+    let err = predict_with(&images, sizes(None), 8, &out, &Device::Cpu, by_red).unwrap_err();
     assert!(err.to_string().contains("broken.jpg"), "{err}");
     assert!(!out.exists());
 }
