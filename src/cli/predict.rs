@@ -7,9 +7,11 @@
 //!
 //! Every image is resized to the model's `input_size` (antialiased bilinear, as an `Images`
 //! node with `size` does, so a model trained at 32×32 reads larger photos squashed to 32×32)
-//! and then goes through the `Eval` recipe (centre crop, CIFAR-10 normalisation). With
-//! `--source-size` it is resized to that size instead and the crop cuts the model's size
-//! from it, as a graph whose `Eval` views are smaller than its images does.
+//! and then goes through the `Eval` recipe (centre crop, CIFAR-10 normalisation). When the
+//! model (or the `Knn` node's encoder) was fed `Eval` views smaller than their images, its
+//! record says from what size (`cropped_from`): each image is resized to that size instead
+//! and the crop cuts the model's size from it, as the graph did. `--source-size` sets that
+//! size by hand, for models whose record does not say (heads trained on pairs).
 
 mod images;
 mod model;
@@ -46,8 +48,9 @@ pub struct PredictArgs {
     k: Option<u32>,
     /// Scale each image to WIDTHxHEIGHT before the `Eval` recipe centre-crops it to the
     /// model's input size: the size of the images the graph's evaluation views were cut
-    /// from (32x32 for `cifar-cpu.ron`, whose views are the central 24×24 of CIFAR-10's
-    /// 32×32 images). Default: the model's input size (the whole image scaled to it).
+    /// from (32x32 for views that are the central 24×24 of CIFAR-10's 32×32 images).
+    /// Default: the size the model records (`cropped_from`, written when its heads were
+    /// trained on `Eval` views), else the model's input size (the whole image scaled).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     source_size: Option<(u32, u32)>,
 }
@@ -258,7 +261,7 @@ fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     let classify = model::cluster_model(&info, &args.run, &device)?;
     predict_with(
         &images,
-        InputSizes::new(args.source_size, info.input_size)?,
+        InputSizes::new(args.source_size.or(info.cropped_from), info.input_size)?,
         args.batch as usize,
         &args.out,
         &device,

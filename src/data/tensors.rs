@@ -33,6 +33,9 @@ pub struct ViewBatch {
     pub epoch_size: u64,
     /// The names of the data set's images and classes, passed on from the image batch.
     pub names: Option<Arc<DatasetNames>>,
+    /// The (height, width) of the images every view is the central crop of (an `Eval`
+    /// recipe), so new images can be cut the same way; `None` for randomised views.
+    pub cropped_from: Option<(u32, u32)>,
 }
 
 impl ViewBatch {
@@ -144,6 +147,7 @@ mod tests {
             epoch: 0,
             epoch_size: 0,
             names: None,
+            cropped_from: None,
         };
         assert_eq!(batch.view(0, 2), &[4.0, 5.0]);
         assert_eq!(batch.view(1, 0), &[6.0, 7.0]);

@@ -47,6 +47,11 @@ pub struct ClusterArchitecture {
     /// cluster heads; left out when the heads read the encoder's features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projection: Option<HeadKind>,
+    /// `(height, width)` of the images the model's input views were centrally cropped from
+    /// (heads trained on `Eval` views smaller than their images): `predict` scales new
+    /// images to it before cropping. Left out when the views were the whole image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cropped_from: Option<(usize, usize)>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -163,6 +168,12 @@ impl ClusterModel {
     pub fn feature_dim(&self) -> usize {
         let encoder = self.encoder.out_dim();
         self.projection.as_ref().map_or(encoder, Head::out_dim)
+    }
+
+    /// Records the `(height, width)` of the images the model's input views are central
+    /// crops of (see [`ClusterArchitecture::cropped_from`]).
+    pub fn set_cropped_from(&mut self, size: Option<(usize, usize)>) {
+        self.arch.cropped_from = size;
     }
 
     /// Scales the encoder's features to unit length before the heads from now on.
@@ -295,6 +306,7 @@ impl ClusterModel {
             input_size,
             normalize_features: false,
             projection,
+            cropped_from: None,
         };
         let model = ClusterModel::new(arch, seed, device)?;
         model.load_encoder(&artifact.weights)?;

@@ -57,6 +57,7 @@ mod tests {
             epoch: 0,
             epoch_size: 0,
             names: None,
+            cropped_from: None,
         };
         let t = views_to_nhwc(&batch, &Device::Cpu).unwrap();
         assert_eq!(t.dims(), &[2, 1, 2, 2]);

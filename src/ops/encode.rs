@@ -136,6 +136,7 @@ impl Encode {
             model: artifact.clone(),
             output: self.params.output,
             input_size: (batch.height, batch.width),
+            cropped_from: batch.cropped_from,
         };
         let dir = ctx.run_dir();
         provenance::save(&record, dir, ENCODER_FILE)

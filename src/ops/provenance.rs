@@ -26,6 +26,10 @@ pub struct EncoderRecord {
     pub output: EncodeOutput,
     /// The (height, width) of the views it read.
     pub input_size: (u32, u32),
+    /// The (height, width) of the images those views were centrally cropped from, when
+    /// they were (`Eval` views): `predict` scales new images to it before the crop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cropped_from: Option<(u32, u32)>,
 }
 
 /// The feature vectors a `Knn` node indexed.
@@ -84,7 +88,8 @@ mod tests {
                 producer: "SimClr".into(),
             },
             output: EncodeOutput::Projection,
-            input_size: (32, 32),
+            input_size: (24, 24),
+            cropped_from: Some((32, 32)),
         };
         save(&record, dir.path(), ENCODER_FILE).unwrap();
         let source = feature_source(dir.path()).unwrap().unwrap();

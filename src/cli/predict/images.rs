@@ -90,6 +90,7 @@ impl NewImages {
             epoch: 0,
             epoch_size: 0,
             names: None,
+            cropped_from: None,
         };
         Ok(first_views_to_nhwc(&views, device)?)
     }

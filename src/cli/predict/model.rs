@@ -22,6 +22,9 @@ pub struct ModelInfo {
     /// The (width, height) the model was trained on (the artifact records `input_size` as
     /// `[height, width]`, as [`scanflow::model::ClusterArchitecture`] does).
     pub input_size: (u32, u32),
+    /// The (width, height) of the images the model's views were centrally cropped from,
+    /// when the artifact records it (`cropped_from`, `[height, width]`).
+    pub cropped_from: Option<(u32, u32)>,
 }
 
 impl ModelInfo {
@@ -58,9 +61,18 @@ impl ModelInfo {
                     message: e.to_string(),
                 }
             })?;
+        let cropped_from = artifact
+            .architecture
+            .get("cropped_from")
+            .map(|v| serde_json::from_value::<Option<(u32, u32)>>(v.clone()))
+            .transpose()
+            .map_err(|e| bad_file(&path, format!("`cropped_from` is not [height, width]: {e}")))?
+            .flatten()
+            .map(|(h, w)| (w, h));
         Ok(ModelInfo {
             artifact,
             input_size: (width, height),
+            cropped_from,
         })
     }
 }

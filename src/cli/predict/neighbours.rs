@@ -49,7 +49,8 @@ pub fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     let device = Device::Cpu;
     let embed = Embedder::load(&source, run, &device)?;
     let (height, width) = source.encoder.input_size;
-    let sizes = InputSizes::new(args.source_size, (width, height))?;
+    let recorded = source.encoder.cropped_from.map(|(h, w)| (w, h));
+    let sizes = InputSizes::new(args.source_size.or(recorded), (width, height))?;
     let pool = pool()?;
     let mut writer = PredictionWriter::create(&args.out)?;
     let order: Vec<usize> = (0..images.len()).collect();

@@ -16,6 +16,7 @@ fn arch(heads: usize) -> ClusterArchitecture {
         input_size: (8, 8),
         normalize_features: false,
         projection: None,
+        cropped_from: None,
     }
 }
 

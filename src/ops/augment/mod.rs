@@ -131,6 +131,7 @@ impl Operator for Augment {
                 epoch: batch.epoch,
                 epoch_size: batch.epoch_size,
                 names: batch.names.clone(),
+                cropped_from: self.crops_centre().then_some((batch.height, batch.width)),
             };
             ctx.send(Payload::Views(Arc::new(out)))?;
         }
@@ -139,6 +140,11 @@ impl Operator for Augment {
 }
 
 impl Augment {
+    /// Whether every view is the central crop of its image (the `Eval` recipe).
+    fn crops_centre(&self) -> bool {
+        matches!(self.params.recipe, Recipe::Eval { .. })
+    }
+
     /// The views of one batch into `data`; returns their `(width, height)`.
     fn augment(
         &self,

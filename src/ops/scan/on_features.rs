@@ -50,6 +50,7 @@ pub(super) fn run(
         ClusterModel::from_pretext(pretext, shape, size, on_projection, ctx.seed(), &device)
             .map_err(failed)?;
     model.normalize_features();
+    model.set_cropped_from(record.cropped_from.map(|(h, w)| (h as usize, w as usize)));
     let (weight, bias) = trainer.weights().map_err(failed)?;
     model.set_heads(&weight, &bias).map_err(failed)?;
     model.select_head(best).map_err(failed)?;
