@@ -24,6 +24,18 @@ impl Mat {
         }
     }
 
+    /// `cols` consecutive columns of a row-major matrix whose rows are `stride` values long:
+    /// a block of columns of a wider matrix, viewed from the slice that starts at the
+    /// block's first column.
+    pub fn columns_of(rows: usize, cols: usize, stride: usize) -> Self {
+        Self {
+            rows,
+            cols,
+            rs: stride,
+            cs: 1,
+        }
+    }
+
     /// The transpose, as a view of the same data.
     pub fn t(self) -> Self {
         Self {

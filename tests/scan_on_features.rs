@@ -27,12 +27,13 @@ fn nodes(features: &str, scan: &str) -> String {
 
 const HEADS: &str = ", clusters: 4, heads: 3, update_encoder: false, epochs: 3";
 
-/// Runs the tiny graph with `scan-f` training on the node `features` into a temporary
-/// folder; returns it (keep it alive), the graph's run folder and `scan-f`'s `model.json`.
-fn scan_on(features: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+/// Runs the tiny graph with `scan-f` training heads of `heads` on the node `features` into
+/// a temporary folder; returns it (keep it alive), the graph's run folder and `scan-f`'s
+/// `model.json`.
+fn scan_on(features: &str, heads: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
-    let extra = nodes(features, HEADS);
+    let extra = nodes(features, heads);
     succeed(
         &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
         &runs,
@@ -44,7 +45,7 @@ fn scan_on(features: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
 
 #[test]
 fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
-    let (_dir, tiny, model) = scan_on("encoder-features");
+    let (_dir, tiny, model) = scan_on("encoder-features", HEADS);
     let history = json_lines(&tiny.join("scan-f/history.jsonl"));
     assert_eq!(history.len(), 4, "3 epochs and the selection: {history:?}");
     let last = &history[3];
@@ -63,37 +64,47 @@ fn heads_trained_on_fixed_features_become_the_cluster_models_heads() {
 
 #[test]
 fn heads_trained_on_projections_keep_the_projection_head() {
-    let (_dir, tiny, model) = scan_on("features");
+    let (_dir, tiny, model) = scan_on("features", HEADS);
     let arch = &model["architecture"];
     assert_eq!(arch["projection"]["Mlp"]["out"], 16, "{model}");
     let head = arch["selected_head"].as_u64().unwrap() as usize;
     check_heads_reproduced(&tiny, head, "features");
 }
 
+#[test]
+fn heads_with_a_hidden_layer_become_the_cluster_models_heads() {
+    let (_dir, tiny, model) = scan_on("features", &format!("{HEADS}, hidden: 5"));
+    let arch = &model["architecture"];
+    assert_eq!(arch["hidden"], 5, "{model}");
+    let head = arch["selected_head"].as_u64().unwrap() as usize;
+    check_heads_reproduced(&tiny, head, "features");
+}
+
 /// `f-clusters` (the model run on the images) equals the selected head applied by hand to
-/// the unit-length rows the node `features` emitted for the same images.
+/// the unit-length rows the node `features` emitted for the same images: `W·x + b`, or
+/// `W₂·max(W₁·x + b₁, 0) + b₂` for a head with a hidden layer.
 fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
     let tensors =
         candle_core::safetensors::load(tiny.join("scan-f/model.safetensors"), &Device::Cpu)
             .unwrap();
-    let flat =
-        |name: String| -> Vec<f32> { tensors[&name].flatten_all().unwrap().to_vec1().unwrap() };
-    let weight = flat(format!("cluster_head.{head}.weight"));
-    let bias = flat(format!("cluster_head.{head}.bias"));
+    let flat = |name: &str| -> Option<Vec<f32>> {
+        let tensor = tensors.get(&format!("cluster_head.{head}.{name}"))?;
+        Some(tensor.flatten_all().unwrap().to_vec1().unwrap())
+    };
+    let hidden = flat("0.weight").map(|w| (w, flat("0.bias").unwrap()));
+    let (weight, bias) = match hidden {
+        Some(_) => (flat("2.weight").unwrap(), flat("2.bias").unwrap()),
+        None => (flat("weight").unwrap(), flat("bias").unwrap()),
+    };
     let features = rows_by_index(&tiny.join(features));
     let probabilities = rows_by_index(&tiny.join("f-clusters"));
     assert_eq!(features.len(), 100);
     for (index, x) in &features {
-        let logits: Vec<f32> = (0..4)
-            .map(|c| {
-                bias[c]
-                    + weight[c * x.len()..(c + 1) * x.len()]
-                        .iter()
-                        .zip(x)
-                        .map(|(w, v)| w * v)
-                        .sum::<f32>()
-            })
-            .collect();
+        let x = match &hidden {
+            Some((w, b)) => affine(w, b, x).iter().map(|v| v.max(0.0)).collect(),
+            None => x.clone(),
+        };
+        let logits = affine(&weight, &bias, &x);
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
         let got = &probabilities[index];
@@ -105,6 +116,13 @@ fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
             );
         }
     }
+}
+
+/// `W·x + b` for a row-major `W` of `b.len()` rows.
+fn affine(weight: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
+    let rows = weight.chunks_exact(x.len());
+    let dot = |row: &[f32]| row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
+    rows.zip(bias).map(|(row, b)| b + dot(row)).collect()
 }
 
 /// A node's `features.npy` rows keyed by the dataset index in its `indices.npy`.

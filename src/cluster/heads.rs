@@ -17,6 +17,10 @@
 //! The losses of the heads are summed (they share no parameter). The same maths through
 //! candle's autograd is the reference of the tests.
 
+mod mlp;
+
+pub use mlp::{MlpShape, MlpWeights};
+
 use crate::knn::tile::inner_products;
 use crate::linalg::{matmul, Mat};
 use crate::model::loss::scan::{ScanLossKind, EPS};

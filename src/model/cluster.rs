@@ -1,5 +1,6 @@
-//! The clustering model SCAN's second step trains: an encoder and `H` linear cluster heads,
-//! `(B,H,W,3)` → features `(B, D)` → per head `softmax(f·Wₕᵀ + bₕ)`, `(B, C)`. One
+//! The clustering model SCAN's second step trains: an encoder and `H` cluster heads,
+//! `(B,H,W,3)` → features `(B, D)` → per head `softmax(f·Wₕᵀ + bₕ)`, `(B, C)` (or with a
+//! hidden layer, see [`heads`]). One
 //! [`Params`] store holds the encoder under `encoder.…` and head `h` under
 //! `cluster_head.{h}.…` (SCAN's state-dict names). Optionally the pretext's projection
 //! head (under `head.…`, its name in the pretext model) sits between the encoder and the
@@ -7,6 +8,7 @@
 //! the neighbours were mined on. The model remembers the image size it was trained at and
 //! refuses others.
 
+mod heads;
 #[cfg(test)]
 mod tests;
 
@@ -18,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use super::encoder::{Encoder, EncoderKind};
 use super::error::ModelError;
 use super::head::{Head, HeadKind};
-use super::layers::Linear;
 use super::network::{l2_normalise, ENCODER_PREFIX, HEAD_PREFIX};
 use super::params::Params;
 use super::ModelArtifact;
+use heads::ClusterHead;
+pub use heads::HeadSpec;
 
 /// Prefix of the cluster heads' tensor names (`cluster_head.0.weight`, …).
 pub const HEADS_PREFIX: &str = "cluster_head.";
@@ -47,11 +50,26 @@ pub struct ClusterArchitecture {
     /// cluster heads; left out when the heads read the encoder's features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projection: Option<HeadKind>,
+    /// Hidden units of each head (`Linear(D, K) → ReLU → Linear(K, C)`); left out for
+    /// linear heads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
     /// `(height, width)` of the images the model's input views were centrally cropped from
     /// (heads trained on `Eval` views smaller than their images): `predict` scales new
     /// images to it before cropping. Left out when the views were the whole image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cropped_from: Option<(usize, usize)>,
+}
+
+impl ClusterArchitecture {
+    /// The heads' shape.
+    pub fn head_spec(&self) -> HeadSpec {
+        HeadSpec {
+            clusters: self.clusters,
+            heads: self.heads,
+            hidden: self.hidden,
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -64,7 +82,7 @@ pub struct ClusterModel {
     arch: ClusterArchitecture,
     encoder: Encoder,
     projection: Option<Head>,
-    heads: Vec<Linear>,
+    heads: Vec<ClusterHead>,
     params: Params,
 }
 
@@ -84,9 +102,9 @@ impl ClusterModel {
             None => None,
         };
         let feature_dim = projection.as_ref().map_or(encoder.out_dim(), Head::out_dim);
-        let dims = (feature_dim, arch.clusters);
+        let spec = arch.head_spec();
         let heads = (0..arch.heads)
-            .map(|h| Linear::new(&mut params, &format!("{HEADS_PREFIX}{h}"), dims, true))
+            .map(|h| ClusterHead::new(&mut params, h, feature_dim, &spec))
             .collect::<Result<_, _>>()?;
         Ok(ClusterModel {
             arch,
@@ -138,24 +156,35 @@ impl ClusterModel {
         }
     }
 
-    /// Replaces every head's weights: `weight` `(H·C)×D` row-major (head `h` in rows
-    /// `h·C..(h+1)·C`) and `bias` `H·C`, as `ScanFeatures`' trainer holds them.
-    pub fn set_heads(&self, weight: &[f32], bias: &[f32]) -> Result<(), ModelError> {
-        let (c, d) = (self.arch.clusters, self.feature_dim());
-        if weight.len() != self.arch.heads * c * d || bias.len() != self.arch.heads * c {
-            let message = format!(
-                "{} weights and {} biases do not make {} heads of {c} clusters on {d}-d features",
-                weight.len(),
-                bias.len(),
-                self.arch.heads
-            );
+    /// Replaces every head's weights with blocks as `ScanFeatures`' trainer holds them, each
+    /// head `h`'s part after head `h − 1`'s: linear heads `[W (H·C)×D, b H·C]`, heads with a
+    /// hidden layer `[W₁ (H·K)×D, b₁ H·K, W₂ (H·C)×K, b₂ H·C]`, row-major.
+    pub fn set_heads(&self, blocks: &[&[f32]]) -> Result<(), ModelError> {
+        let layout = self.arch.head_spec().tensors(self.feature_dim());
+        let heads = self.arch.heads;
+        let per_head = |&(_, rows, cols): &(&str, usize, usize)| rows * cols.max(1);
+        let fits = blocks.len() == layout.len()
+            && blocks
+                .iter()
+                .zip(&layout)
+                .all(|(b, t)| b.len() == heads * per_head(t));
+        if !fits {
+            let lengths: Vec<usize> = blocks.iter().map(|b| b.len()).collect();
+            let wanted: Vec<usize> = layout.iter().map(|t| heads * per_head(t)).collect();
+            let (c, d) = (self.arch.clusters, self.feature_dim());
+            let message = format!("blocks of {lengths:?} values do not make {heads} heads of {c} clusters on {d}-d features (blocks of {wanted:?})");
             return Err(config("heads", message));
         }
         let device = self.params.device();
-        for h in 0..self.arch.heads {
-            let w = Tensor::from_slice(&weight[h * c * d..(h + 1) * c * d], (c, d), device)?;
-            let b = Tensor::from_slice(&bias[h * c..(h + 1) * c], c, device)?;
-            for (name, value) in [("weight", w), ("bias", b)] {
+        for h in 0..heads {
+            for (block, tensor) in blocks.iter().zip(&layout) {
+                let (name, rows, cols) = *tensor;
+                let n = per_head(tensor);
+                let values = &block[h * n..(h + 1) * n];
+                let value = match cols {
+                    0 => Tensor::from_slice(values, rows, device)?,
+                    _ => Tensor::from_slice(values, (rows, cols), device)?,
+                };
                 let var = self.params.get(&format!("{HEADS_PREFIX}{h}.{name}"));
                 var.ok_or_else(|| config("heads", format!("head {h} has no {name}")))?
                     .set(&value)?;
@@ -254,14 +283,14 @@ impl ClusterModel {
         Ok(model)
     }
 
-    /// A fresh model for images of `input_size` with new heads, whose encoder comes from
+    /// A fresh model for images of `input_size` with new heads of `spec`, whose encoder comes from
     /// `artifact`: a `SimClr` model or a cluster model (its heads are ignored; it must have
     /// been trained at the same size). With `on_projection` the model keeps the
     /// artifact's projection head too and the heads read its output; otherwise it is
     /// ignored.
     pub fn from_pretext(
         artifact: &ModelArtifact,
-        (clusters, heads): (usize, usize),
+        spec: HeadSpec,
         input_size: (usize, usize),
         on_projection: bool,
         seed: u64,
@@ -300,12 +329,13 @@ impl ClusterModel {
         }
         let arch = ClusterArchitecture {
             encoder,
-            clusters,
-            heads,
+            clusters: spec.clusters,
+            heads: spec.heads,
             selected_head: 0,
             input_size,
             normalize_features: false,
             projection,
+            hidden: spec.hidden,
             cropped_from: None,
         };
         let model = ClusterModel::new(arch, seed, device)?;

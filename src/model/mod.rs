@@ -27,4 +27,4 @@ pub use network::ContrastiveModel;
 pub use params::{Init, Params};
 
 pub mod cluster;
-pub use cluster::{ClusterArchitecture, ClusterModel};
+pub use cluster::{ClusterArchitecture, ClusterModel, HeadSpec};

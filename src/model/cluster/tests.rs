@@ -16,6 +16,7 @@ fn arch(heads: usize) -> ClusterArchitecture {
         input_size: (8, 8),
         normalize_features: false,
         projection: None,
+        hidden: None,
         cropped_from: None,
     }
 }
@@ -105,8 +106,15 @@ fn the_encoder_comes_from_a_contrastive_model() {
         architecture: json!({ "encoder": encoder, "head": HeadKind::default() }),
         producer: "SimClr".into(),
     };
-    let model =
-        ClusterModel::from_pretext(&artifact, (3, 1), (8, 8), false, 0, &Device::Cpu).unwrap();
+    let model = ClusterModel::from_pretext(
+        &artifact,
+        HeadSpec::linear(3, 1),
+        (8, 8),
+        false,
+        0,
+        &Device::Cpu,
+    )
+    .unwrap();
     let x = images(2, 8);
     let want: Vec<f32> = pretext
         .features(&x)
@@ -125,9 +133,16 @@ fn the_encoder_comes_from_a_contrastive_model() {
     assert_eq!(want, got);
     let mut sized = artifact.clone();
     sized.architecture["input_size"] = json!([16, 16]);
-    let message = ClusterModel::from_pretext(&sized, (3, 1), (8, 8), false, 0, &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let message = ClusterModel::from_pretext(
+        &sized,
+        HeadSpec::linear(3, 1),
+        (8, 8),
+        false,
+        0,
+        &Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(message.contains("16×16"), "{message}");
 }
 
@@ -172,9 +187,11 @@ fn self_labelling_trains_the_selected_head_alone() {
 fn heads_of_the_wrong_size_are_refused() {
     let model = ClusterModel::new(arch(2), 0, &Device::Cpu).unwrap();
     // 2 heads × 3 clusters on the 8-d features of widths [4, 8].
-    model.set_heads(&[0.0; 2 * 3 * 8], &[0.0; 2 * 3]).unwrap();
+    model
+        .set_heads(&[&[0.0; 2 * 3 * 8], &[0.0; 2 * 3]])
+        .unwrap();
     let message = model
-        .set_heads(&[0.0; 2 * 3 * 4], &[0.0; 2 * 3])
+        .set_heads(&[&[0.0; 2 * 3 * 4], &[0.0; 2 * 3]])
         .unwrap_err()
         .to_string();
     assert!(
@@ -205,8 +222,15 @@ fn heads_on_the_projection_read_what_the_pretext_projects() {
         architecture: json!({ "encoder": encoder, "head": head }),
         producer: "SimClr".into(),
     };
-    let mut model =
-        ClusterModel::from_pretext(&artifact, (3, 2), (8, 8), true, 0, &Device::Cpu).unwrap();
+    let mut model = ClusterModel::from_pretext(
+        &artifact,
+        HeadSpec::linear(3, 2),
+        (8, 8),
+        true,
+        0,
+        &Device::Cpu,
+    )
+    .unwrap();
     model.normalize_features();
     let x = images(4, 8);
     let projected = pretext.forward(&x, false).unwrap();
@@ -215,7 +239,9 @@ fn heads_on_the_projection_read_what_the_pretext_projects() {
         values(&projected)
     );
     assert_eq!(model.feature_dim(), 5);
-    model.set_heads(&[0.1; 2 * 3 * 5], &[0.0; 2 * 3]).unwrap();
+    model
+        .set_heads(&[&[0.1; 2 * 3 * 5], &[0.0; 2 * 3]])
+        .unwrap();
     let trained: Vec<String> = model
         .selected_trainables(true)
         .into_iter()
@@ -239,8 +265,15 @@ fn heads_on_the_projection_read_what_the_pretext_projects() {
     );
     assert_eq!(values(&p), values(&q));
     // A cluster model built on it can be clustered on its projection again.
-    let from_cluster =
-        ClusterModel::from_pretext(&saved, (3, 1), (8, 8), true, 0, &Device::Cpu).unwrap();
+    let from_cluster = ClusterModel::from_pretext(
+        &saved,
+        HeadSpec::linear(3, 1),
+        (8, 8),
+        true,
+        0,
+        &Device::Cpu,
+    )
+    .unwrap();
     assert_eq!(
         values(&from_cluster.features(&x, false).unwrap()),
         values(
@@ -252,8 +285,9 @@ fn heads_on_the_projection_read_what_the_pretext_projects() {
     );
     let mut bare = artifact.clone();
     bare.architecture = json!({ "encoder": encoder });
-    let message = ClusterModel::from_pretext(&bare, (3, 1), (8, 8), true, 0, &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let message =
+        ClusterModel::from_pretext(&bare, HeadSpec::linear(3, 1), (8, 8), true, 0, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
     assert!(message.contains("no projection head"), "{message}");
 }

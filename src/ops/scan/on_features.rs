@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{Scan, ScanParams};
 use crate::fsutil::append_line;
-use crate::model::{ClusterModel, ModelArtifact};
+use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
 use crate::ops::encode::EncodeOutput;
 use crate::ops::feature_stream::{collect, fail};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
@@ -44,15 +44,20 @@ pub(super) fn run(
     let best = select(&last);
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
-    let shape = (params.clusters, params.heads);
+    let spec = HeadSpec {
+        clusters: params.clusters,
+        heads: params.heads,
+        hidden: params.hidden,
+    };
     let on_projection = record.output == EncodeOutput::Projection;
     let mut model =
-        ClusterModel::from_pretext(pretext, shape, size, on_projection, ctx.seed(), &device)
+        ClusterModel::from_pretext(pretext, spec, size, on_projection, ctx.seed(), &device)
             .map_err(failed)?;
     model.normalize_features();
     model.set_cropped_from(record.cropped_from.map(|(h, w)| (h as usize, w as usize)));
-    let (weight, bias) = trainer.weights().map_err(failed)?;
-    model.set_heads(&weight, &bias).map_err(failed)?;
+    let blocks = trainer.weights().map_err(failed)?;
+    let blocks: Vec<&[f32]> = blocks.iter().map(Vec::as_slice).collect();
+    model.set_heads(&blocks).map_err(failed)?;
     model.select_head(best).map_err(failed)?;
     let dir = ctx.run_dir().to_path_buf();
     let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
@@ -120,6 +125,7 @@ fn heads_params(params: &ScanParams, k: usize) -> ScanFeaturesParams {
         optimizer: params.optimizer,
         epochs: params.epochs,
         budget_minutes: params.budget_minutes,
+        hidden: params.hidden,
         ..ScanFeaturesParams::default()
     }
 }

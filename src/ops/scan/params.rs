@@ -28,6 +28,9 @@ pub struct ScanParams {
     /// The optimiser.
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerKind,
+    /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
+    #[serde(default)]
+    pub hidden: Option<usize>,
     /// The learning-rate schedule.
     #[serde(default)]
     pub schedule: ScheduleKind,
@@ -77,6 +80,7 @@ impl Default for ScanParams {
             update_encoder: true,
             loss: ScanLossKind::default(),
             optimizer: default_optimizer(),
+            hidden: None,
             schedule: ScheduleKind::default(),
             epochs: default_epochs(),
             budget_minutes: None,
@@ -90,6 +94,9 @@ impl ScanParams {
     pub fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut errors = Vec::new();
         check_heads(self.clusters, self.heads, self.entropy_weight, &mut errors);
+        if self.hidden == Some(0) {
+            errors.push(ParamError::new("hidden", "must be at least 1"));
+        }
         training::check_length(self.epochs, self.budget_minutes, &mut errors);
         ParamError::result(errors)
     }
@@ -124,6 +131,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "update_encoder", ty: "bool", doc: "fine-tune the encoder (SCAN) or freeze it in evaluation mode and train the heads alone (Keras)" },
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4; Keras: AdamW lr 5e-4)" },
+    crate::ops::scan_features::HIDDEN_DOC,
     training::SCHEDULE_DOC,
     training::EPOCHS_DOC,
     training::BUDGET_DOC,

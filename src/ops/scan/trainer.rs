@@ -13,7 +13,7 @@ use super::ScanParams;
 use crate::data::ViewBatch;
 use crate::model::input::views_to_nhwc;
 use crate::model::optim::Optimizer;
-use crate::model::{ClusterModel, ModelArtifact};
+use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
 use crate::ops::training::epochs::EpochTrainer;
 use crate::ops::training::{self, failed, Progress};
 use crate::runtime::OpError;
@@ -70,8 +70,12 @@ impl Trainer {
         seed: u64,
         device: Device,
     ) -> Result<Self, OpError> {
-        let shape = (params.clusters, params.heads);
-        let model = ClusterModel::from_pretext(pretext, shape, input_size, false, seed, &device)
+        let spec = HeadSpec {
+            clusters: params.clusters,
+            heads: params.heads,
+            hidden: params.hidden,
+        };
+        let model = ClusterModel::from_pretext(pretext, spec, input_size, false, seed, &device)
             .map_err(failed)?;
         let trained = match params.update_encoder {
             true => model.params().trainables().to_vec(),

@@ -28,6 +28,7 @@ use crate::ops::training::history::{history_path, restart_history};
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
 pub use params::ScanFeaturesParams;
+pub(crate) use params::HIDDEN_DOC;
 pub use trainer::Trainer;
 
 /// The `ScanFeatures` operator.
@@ -82,20 +83,19 @@ impl Operator for ScanFeatures {
         } else {
             train
         };
-        if target.rows.dim != trainer.shape.dim {
+        if target.rows.dim != trainer.layers.dim() {
             let message = format!(
                 "`assign` has {} values per row but `features` has {}",
-                target.rows.dim, trainer.shape.dim
+                target.rows.dim,
+                trainer.layers.dim()
             );
             return Err(fail(ctx, message));
         }
-        let (weight, bias) = trainer.weights().map_err(|e| fail(ctx, e))?;
-        let all = trainer
-            .shape
-            .probabilities(&weight, &bias, &target.rows.data);
+        let values = trainer.weights().map_err(|e| fail(ctx, e))?;
+        let all = trainer.layers.probabilities(&values, &target.rows.data);
         let c = self.params.clusters;
         let probs: Vec<f32> = all
-            .chunks_exact(trainer.shape.columns())
+            .chunks_exact(trainer.layers.columns())
             .flat_map(|row| row[best * c..(best + 1) * c].iter().copied())
             .collect();
         emit(ctx, &target, &probs, c)
@@ -177,7 +177,8 @@ fn finish(ctx: &Context, trainer: &Trainer, best: usize, last: &[HeadLoss]) -> R
     candle_core::safetensors::save(&tensors, dir.join("heads.safetensors"))
         .map_err(|e| fail(ctx, e))?;
     let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
-    let line = json!({ "selected_head": best, "final_totals": totals, "heads": trainer.shape.heads, "clusters": trainer.shape.clusters });
+    let (heads, clusters) = trainer.layers.heads_and_clusters();
+    let line = json!({ "selected_head": best, "final_totals": totals, "heads": heads, "clusters": clusters });
     let history = history_path(dir);
     append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
     ctx.set_status(format!(

@@ -28,6 +28,9 @@ pub struct ScanFeaturesParams {
     /// The optimiser (constant learning rate).
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerKind,
+    /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
+    #[serde(default)]
+    pub hidden: Option<usize>,
     /// Anchors per step.
     #[serde(default = "default_batch")]
     pub batch: usize,
@@ -74,6 +77,7 @@ impl Default for ScanFeaturesParams {
             top: default_top(),
             loss: ScanLossKind::default(),
             optimizer: default_optimizer(),
+            hidden: None,
             batch: default_batch(),
             epochs: default_epochs(),
             budget_minutes: None,
@@ -86,7 +90,8 @@ impl ScanFeaturesParams {
     pub fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut errors = Vec::new();
         check_heads(self.clusters, self.heads, self.entropy_weight, &mut errors);
-        for (field, value) in [("top", self.top), ("batch", self.batch)] {
+        let hidden = self.hidden.unwrap_or(1);
+        for (field, value) in [("top", self.top), ("hidden", hidden), ("batch", self.batch)] {
             if value == 0 {
                 errors.push(ParamError::new(field, "must be at least 1"));
             }
@@ -96,6 +101,9 @@ impl ScanFeaturesParams {
     }
 }
 
+/// The documentation of `hidden`, shared with `Scan`.
+pub(crate) const HIDDEN_DOC: ParamDoc = ParamDoc { name: "hidden", ty: "Option<usize>", doc: "hidden units per head: each head is Linear(D, K) → ReLU → Linear(K, C) instead of linear (frozen features: the boundaries can bend)" };
+
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "clusters", ty: "usize", doc: "clusters per head, at least 2" },
@@ -104,6 +112,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "top", ty: "usize", doc: "each anchor's neighbour is drawn from its first `top` mined neighbours (at most the table's k)" },
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(..) | AdamW(..)", doc: "the optimiser, at a constant learning rate (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
+    HIDDEN_DOC,
     ParamDoc { name: "batch", ty: "usize", doc: "anchors per step" },
     ParamDoc { name: "epochs", ty: "u64", doc: "passes over every anchor" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time" },
@@ -118,6 +127,7 @@ mod tests {
         let params = ScanFeaturesParams {
             clusters: 1,
             top: 0,
+            hidden: Some(0),
             batch: 0,
             entropy_weight: -1.0,
             epochs: 0,
@@ -131,7 +141,14 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["clusters", "entropy_weight", "top", "batch", "epochs"]
+            [
+                "clusters",
+                "entropy_weight",
+                "top",
+                "hidden",
+                "batch",
+                "epochs"
+            ]
         );
         assert!(ScanFeaturesParams::default().validate().is_ok());
     }

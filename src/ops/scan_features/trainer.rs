@@ -6,65 +6,160 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 
 use super::ScanFeaturesParams;
-use crate::cluster::heads::{HeadLoss, HeadShape};
+use crate::cluster::heads::{HeadLoss, HeadShape, MlpShape, MlpWeights};
 use crate::data::NeighbourTable;
 use crate::model::optim::Optimizer;
 use crate::rng::SplitMix64;
 
+/// The heads' layers: linear, or with a hidden layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layers {
+    /// `softmax(x·Wᵀ + b)` per head.
+    Linear(HeadShape),
+    /// `Linear(D, K) → ReLU → Linear(K, C)` per head.
+    Mlp(MlpShape),
+}
+
+impl Layers {
+    /// Each tensor's name in `heads.safetensors`, its shape and the `±bound` of its
+    /// initial draw (torch's `Linear`: `1/√fan_in`).
+    fn tensors(&self) -> Vec<(&'static str, Vec<usize>, f32)> {
+        let bound = |fan_in: usize| 1.0 / (fan_in as f32).sqrt();
+        match *self {
+            Layers::Linear(s) => vec![
+                ("weight", vec![s.columns(), s.dim], bound(s.dim)),
+                ("bias", vec![s.columns()], bound(s.dim)),
+            ],
+            Layers::Mlp(s) => {
+                let (hk, hc) = (s.heads * s.hidden, s.heads * s.clusters);
+                vec![
+                    ("hidden.weight", vec![hk, s.dim], bound(s.dim)),
+                    ("hidden.bias", vec![hk], bound(s.dim)),
+                    ("weight", vec![hc, s.hidden], bound(s.hidden)),
+                    ("bias", vec![hc], bound(s.hidden)),
+                ]
+            }
+        }
+    }
+
+    /// Feature length `D`.
+    pub fn dim(&self) -> usize {
+        match self {
+            Layers::Linear(s) => s.dim,
+            Layers::Mlp(s) => s.dim,
+        }
+    }
+
+    /// Heads `H` and clusters per head `C`.
+    pub fn heads_and_clusters(&self) -> (usize, usize) {
+        match *self {
+            Layers::Linear(s) => (s.heads, s.clusters),
+            Layers::Mlp(s) => (s.heads, s.clusters),
+        }
+    }
+
+    /// Logit columns `H·C`.
+    pub fn columns(&self) -> usize {
+        let (heads, clusters) = self.heads_and_clusters();
+        heads * clusters
+    }
+
+    /// Each row of `x`'s probabilities under every head, `rows × (H·C)`.
+    pub fn probabilities(&self, values: &[Vec<f32>], x: &[f32]) -> Vec<f32> {
+        match self {
+            Layers::Linear(s) => s.probabilities(&values[0], &values[1], x),
+            Layers::Mlp(s) => s.probabilities(mlp_weights(values), x),
+        }
+    }
+
+    /// The gradients of every tensor and each head's loss on the `2B` rows `x`.
+    fn step(
+        &self,
+        values: &[Vec<f32>],
+        x: &[f32],
+        params: &ScanFeaturesParams,
+    ) -> (Vec<Vec<f32>>, Vec<HeadLoss>) {
+        let (loss, w) = (params.loss, params.entropy_weight);
+        match self {
+            Layers::Linear(s) => {
+                let step = s.step(&values[0], &values[1], x, loss, w);
+                (vec![step.weight, step.bias], step.losses)
+            }
+            Layers::Mlp(s) => {
+                let (grads, losses) = s.step(mlp_weights(values), x, loss, w);
+                (grads.to_vec(), losses)
+            }
+        }
+    }
+}
+
+fn mlp_weights(values: &[Vec<f32>]) -> MlpWeights<'_> {
+    [&values[0], &values[1], &values[2], &values[3]]
+}
+
 /// The heads, their optimiser and the sampling state.
 pub struct Trainer {
-    /// The heads' sizes.
-    pub shape: HeadShape,
-    weight: Var,
-    bias: Var,
+    /// The heads' layers and sizes.
+    pub layers: Layers,
+    vars: Vec<(&'static str, Var)>,
     optimizer: Box<dyn Optimizer>,
     params: ScanFeaturesParams,
     rng: SplitMix64,
 }
 
 impl Trainer {
-    /// Heads of `dim`-long inputs initialised as torch's `Linear` (`U(±1/√D)`) from `seed`.
+    /// Heads of `dim`-long inputs initialised as torch's `Linear` (`U(±1/√fan_in)`) from
+    /// `seed`.
     pub fn new(params: &ScanFeaturesParams, dim: usize, seed: u64) -> Result<Self, String> {
-        let shape = HeadShape {
-            heads: params.heads,
-            clusters: params.clusters,
-            dim,
+        let (heads, clusters) = (params.heads, params.clusters);
+        let layers = match params.hidden {
+            None => Layers::Linear(HeadShape {
+                heads,
+                clusters,
+                dim,
+            }),
+            Some(hidden) => Layers::Mlp(MlpShape {
+                heads,
+                clusters,
+                dim,
+                hidden,
+            }),
         };
         let mut rng = SplitMix64::new(seed);
-        let bound = 1.0 / (dim as f32).sqrt();
-        let mut draw =
-            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform_f32(-bound, bound)).collect() };
-        let (w, b) = (draw(shape.columns() * dim), draw(shape.columns()));
-        let weight =
-            Var::from_vec(w, (shape.columns(), dim), &Device::Cpu).map_err(|e| e.to_string())?;
-        let bias = Var::from_vec(b, shape.columns(), &Device::Cpu).map_err(|e| e.to_string())?;
-        let named = [
-            ("heads.weight".to_string(), weight.clone()),
-            ("heads.bias".to_string(), bias.clone()),
-        ];
+        let mut vars = Vec::new();
+        for (name, shape, bound) in layers.tensors() {
+            let n = shape.iter().product();
+            let values = (0..n).map(|_| rng.uniform_f32(-bound, bound)).collect();
+            let var = Var::from_vec(values, shape, &Device::Cpu).map_err(|e| e.to_string())?;
+            vars.push((name, var));
+        }
+        let named: Vec<(String, Var)> = vars
+            .iter()
+            .map(|(n, v)| (format!("heads.{n}"), v.clone()))
+            .collect();
         let optimizer = params.optimizer.build(&named).map_err(|e| e.to_string())?;
         Ok(Trainer {
-            shape,
-            weight,
-            bias,
+            layers,
+            vars,
             optimizer,
             params: params.clone(),
             rng,
         })
     }
 
-    /// The current weight `(H·C)×D` and bias `H·C`.
-    pub fn weights(&self) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+    /// The current values of every tensor, in [`ClusterModel::set_heads`]' order
+    /// (`W`, `b`, or `W₁`, `b₁`, `W₂`, `b₂`).
+    ///
+    /// [`ClusterModel::set_heads`]: crate::model::ClusterModel::set_heads
+    pub fn weights(&self) -> candle_core::Result<Vec<Vec<f32>>> {
         let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
-        Ok((flat(&self.weight)?, flat(&self.bias)?))
+        self.vars.iter().map(|(_, v)| flat(v)).collect()
     }
 
-    /// The weight and bias tensors, named as in `heads.safetensors`.
-    pub fn tensors(&self) -> [(&'static str, Tensor); 2] {
-        [
-            ("weight", self.weight.as_tensor().clone()),
-            ("bias", self.bias.as_tensor().clone()),
-        ]
+    /// The tensors, named as in `heads.safetensors`.
+    pub fn tensors(&self) -> Vec<(&'static str, Tensor)> {
+        let tensor = |(n, v): &(&'static str, Var)| (*n, v.as_tensor().clone());
+        self.vars.iter().map(tensor).collect()
     }
 
     /// One pass over every anchor of `features` (N×D, row `i` = table row `i`); returns each
@@ -74,11 +169,11 @@ impl Trainer {
         features: &[f32],
         table: &NeighbourTable,
     ) -> candle_core::Result<Vec<HeadLoss>> {
-        let dim = self.shape.dim;
+        let dim = self.layers.dim();
         let mut order: Vec<usize> = (0..features.len() / dim).collect();
         self.rng.shuffle(&mut order);
         let top = self.params.top.min(table.k);
-        let mut sums = vec![HeadLoss::default(); self.shape.heads];
+        let mut sums = vec![HeadLoss::default(); self.layers.heads_and_clusters().0];
         let mut x = Vec::with_capacity(2 * self.params.batch * dim);
         let steps = order.len().div_ceil(self.params.batch);
         for anchors in order.chunks(self.params.batch) {
@@ -101,21 +196,15 @@ impl Trainer {
 
     /// One optimiser step on the `2B` rows `x`.
     fn step(&mut self, x: &[f32]) -> candle_core::Result<Vec<HeadLoss>> {
-        let (weight, bias) = self.weights()?;
-        let step = self.shape.step(
-            &weight,
-            &bias,
-            x,
-            self.params.loss,
-            self.params.entropy_weight,
-        );
-        let mut grads = GradStore::default();
-        let gw = Tensor::from_vec(step.weight, self.weight.shape(), &Device::Cpu)?;
-        let gb = Tensor::from_vec(step.bias, self.bias.shape(), &Device::Cpu)?;
-        grads.insert(self.weight.as_tensor(), gw);
-        grads.insert(self.bias.as_tensor(), gb);
+        let values = self.weights()?;
+        let (grads, losses) = self.layers.step(&values, x, &self.params);
+        let mut store = GradStore::default();
+        for ((_, var), grad) in self.vars.iter().zip(grads) {
+            let grad = Tensor::from_vec(grad, var.shape(), &Device::Cpu)?;
+            store.insert(var.as_tensor(), grad);
+        }
         self.optimizer
-            .step(&grads, self.params.optimizer.base_lr())?;
-        Ok(step.losses)
+            .step(&store, self.params.optimizer.base_lr())?;
+        Ok(losses)
     }
 }
