@@ -1,8 +1,10 @@
 //! Heads-only SCAN on precomputed features: anchor–neighbour pairs per second of
 //! `ScanFeatures`' trainer (batch 128, default parameters: 1 head of 10 clusters, Adam) on
-//! N random unit vectors of 128 and 512 values with a random top-20 neighbour table; and
-//! the time of a `KMeans` fit (k = 10, 10 restarts) on the 128-D set. Single thread for
-//! the heads (as the operator runs), the node's 2 workers for k-means.
+//! N random unit vectors of 128 and 512 values with a random top-20 neighbour table, and on
+//! the 128-D set `cifar-cpu.ron`'s heads too (10 heads with a 256-unit hidden layer, whose
+//! two layer-wide products use the rayon pool's 2 threads); and the time of a `KMeans` fit
+//! (k = 10, 10 restarts) on the 128-D set. Single thread for the linear heads (as the
+//! operator runs), the node's 2 workers for k-means.
 //!
 //! Run with (the test profile is opt-level 3):
 //!
@@ -31,8 +33,20 @@ fn main() {
     let table = random_table(points, 20, 7);
     for dim in [128, 512] {
         let features = unit_rows(points, dim, dim as u64);
-        heads(&features, dim, &table, epochs);
+        heads(
+            &features,
+            dim,
+            &table,
+            epochs,
+            &ScanFeaturesParams::default(),
+        );
         if dim == 128 {
+            let mlp = ScanFeaturesParams {
+                heads: 10,
+                hidden: Some(256),
+                ..ScanFeaturesParams::default()
+            };
+            heads(&features, dim, &table, epochs, &mlp);
             kmeans_fit(&features, dim);
         }
     }
@@ -63,10 +77,15 @@ fn random_table(n: usize, k: usize, seed: u64) -> NeighbourTable {
     }
 }
 
-/// Pairs per second of each epoch; prints the median.
-fn heads(features: &[f32], dim: usize, table: &NeighbourTable, epochs: usize) {
-    let params = ScanFeaturesParams::default();
-    let mut trainer = ScanFeaturesTrainer::new(&params, dim, 1).unwrap();
+/// Pairs per second of each epoch of heads of `params`; prints the median.
+fn heads(
+    features: &[f32],
+    dim: usize,
+    table: &NeighbourTable,
+    epochs: usize,
+    params: &ScanFeaturesParams,
+) {
+    let mut trainer = ScanFeaturesTrainer::new(params, dim, 1).unwrap();
     let points = features.len() / dim;
     let mut rates: Vec<f64> = (0..epochs)
         .map(|_| {
@@ -78,7 +97,9 @@ fn heads(features: &[f32], dim: usize, table: &NeighbourTable, epochs: usize) {
     rates.sort_by(f64::total_cmp);
     let rounded: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
     println!(
-        "heads-only SCAN {points} × {dim}, batch {}: median {:.0} pairs/s (epochs: {})",
+        "heads-only SCAN {points} × {dim}, {} heads, hidden {:?}, batch {}: median {:.0} pairs/s (epochs: {})",
+        params.heads,
+        params.hidden,
         params.batch,
         rates[rates.len() / 2],
         rounded.join(", ")

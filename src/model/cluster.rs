@@ -160,37 +160,8 @@ impl ClusterModel {
     /// head `h`'s part after head `h − 1`'s: linear heads `[W (H·C)×D, b H·C]`, heads with a
     /// hidden layer `[W₁ (H·K)×D, b₁ H·K, W₂ (H·C)×K, b₂ H·C]`, row-major.
     pub fn set_heads(&self, blocks: &[&[f32]]) -> Result<(), ModelError> {
-        let layout = self.arch.head_spec().tensors(self.feature_dim());
-        let heads = self.arch.heads;
-        let per_head = |&(_, rows, cols): &(&str, usize, usize)| rows * cols.max(1);
-        let fits = blocks.len() == layout.len()
-            && blocks
-                .iter()
-                .zip(&layout)
-                .all(|(b, t)| b.len() == heads * per_head(t));
-        if !fits {
-            let lengths: Vec<usize> = blocks.iter().map(|b| b.len()).collect();
-            let wanted: Vec<usize> = layout.iter().map(|t| heads * per_head(t)).collect();
-            let (c, d) = (self.arch.clusters, self.feature_dim());
-            let message = format!("blocks of {lengths:?} values do not make {heads} heads of {c} clusters on {d}-d features (blocks of {wanted:?})");
-            return Err(config("heads", message));
-        }
-        let device = self.params.device();
-        for h in 0..heads {
-            for (block, tensor) in blocks.iter().zip(&layout) {
-                let (name, rows, cols) = *tensor;
-                let n = per_head(tensor);
-                let values = &block[h * n..(h + 1) * n];
-                let value = match cols {
-                    0 => Tensor::from_slice(values, rows, device)?,
-                    _ => Tensor::from_slice(values, (rows, cols), device)?,
-                };
-                let var = self.params.get(&format!("{HEADS_PREFIX}{h}.{name}"));
-                var.ok_or_else(|| config("heads", format!("head {h} has no {name}")))?
-                    .set(&value)?;
-            }
-        }
-        Ok(())
+        let spec = self.arch.head_spec();
+        heads::set_blocks(&self.params, &spec, self.feature_dim(), blocks)
     }
 
     /// The length `D` of the features the heads read.

@@ -49,6 +49,54 @@ impl HeadSpec {
     }
 }
 
+/// Sets every head's tensors in `params` from `blocks` laid out as
+/// [`ClusterModel::set_heads`](super::ClusterModel::set_heads) says.
+pub(super) fn set_blocks(
+    params: &Params,
+    spec: &HeadSpec,
+    dim: usize,
+    blocks: &[&[f32]],
+) -> Result<(), ModelError> {
+    let layout = spec.tensors(dim);
+    let heads = spec.heads;
+    let per_head = |&(_, rows, cols): &(&str, usize, usize)| rows * cols.max(1);
+    let fits = blocks.len() == layout.len()
+        && blocks
+            .iter()
+            .zip(&layout)
+            .all(|(b, t)| b.len() == heads * per_head(t));
+    if !fits {
+        let lengths: Vec<usize> = blocks.iter().map(|b| b.len()).collect();
+        let wanted: Vec<usize> = layout.iter().map(|t| heads * per_head(t)).collect();
+        let c = spec.clusters;
+        let message = format!("blocks of {lengths:?} values do not make {heads} heads of {c} clusters on {dim}-d features (blocks of {wanted:?})");
+        return Err(config(message));
+    }
+    let device = params.device();
+    for h in 0..heads {
+        for (block, tensor) in blocks.iter().zip(&layout) {
+            let (name, rows, cols) = *tensor;
+            let n = per_head(tensor);
+            let values = &block[h * n..(h + 1) * n];
+            let value = match cols {
+                0 => Tensor::from_slice(values, rows, device)?,
+                _ => Tensor::from_slice(values, (rows, cols), device)?,
+            };
+            let var = params.get(&format!("{HEADS_PREFIX}{h}.{name}"));
+            var.ok_or_else(|| config(format!("head {h} has no {name}")))?
+                .set(&value)?;
+        }
+    }
+    Ok(())
+}
+
+fn config(message: String) -> ModelError {
+    ModelError::Config {
+        field: "heads",
+        message,
+    }
+}
+
 /// One built cluster head.
 #[derive(Debug)]
 pub(super) enum ClusterHead {

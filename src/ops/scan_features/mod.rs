@@ -1,10 +1,12 @@
 //! `ScanFeatures`: SCAN's clustering step on a frozen encoder, from precomputed features:
-//! trains `heads` linear softmax heads `D → C` (no encoder) so each anchor agrees with a
-//! neighbour drawn from its top `top` mined neighbours while the clusters stay balanced
-//! (loss and gradients in [`crate::cluster::heads`], by hand: no per-operation overhead).
-//! Logs each head's consistency, entropy and total per epoch to `history.jsonl` with the
-//! pairs per second; selects the head with the lowest mean total over the final epoch;
-//! writes `heads.safetensors` (`weight` `(H·C)×D`, `bias` `H·C`, every head) and emits each
+//! trains `heads` softmax heads `D → C` (no encoder), linear or with a `hidden` layer, so
+//! each anchor agrees with a neighbour drawn from its top `top` mined neighbours while the
+//! clusters stay balanced (loss and gradients in [`crate::cluster::heads`], by hand: no
+//! per-operation overhead). Logs each head's consistency, entropy and total per epoch to
+//! `history.jsonl` with the pairs per second; selects the head with the lowest mean total
+//! over the final epoch; writes `heads.safetensors` (`weight` `(H·C)×D` and `bias` `H·C`,
+//! every head; with a hidden layer `weight` `(H·C)×K` and `bias` after `hidden.weight`
+//! `(H·K)×D` and `hidden.bias` `H·K`) and emits each
 //! row's C probabilities under the selected head — of `features`, or of `assign` when
 //! connected — as `Encode(output: Clusters)` does, for `Evaluate`.
 //!
