@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{Scan, ScanParams};
 use crate::fsutil::append_line;
-use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
+use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::encode::EncodeOutput;
 use crate::ops::feature_stream::{collect, fail};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
@@ -44,11 +44,7 @@ pub(super) fn run(
     let best = select(&last);
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
-    let spec = HeadSpec {
-        clusters: params.clusters,
-        heads: params.heads,
-        hidden: params.hidden,
-    };
+    let spec = params.head_spec();
     let on_projection = record.output == EncodeOutput::Projection;
     let mut model =
         ClusterModel::from_pretext(pretext, spec, size, on_projection, ctx.seed(), &device)

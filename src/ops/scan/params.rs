@@ -90,6 +90,15 @@ impl Default for ScanParams {
 }
 
 impl ScanParams {
+    /// The heads the cluster model is built with.
+    pub fn head_spec(&self) -> crate::model::HeadSpec {
+        crate::model::HeadSpec {
+            clusters: self.clusters,
+            heads: self.heads,
+            hidden: self.hidden,
+        }
+    }
+
     /// Every bad value at once.
     pub fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut errors = Vec::new();

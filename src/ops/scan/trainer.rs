@@ -13,7 +13,7 @@ use super::ScanParams;
 use crate::data::ViewBatch;
 use crate::model::input::views_to_nhwc;
 use crate::model::optim::Optimizer;
-use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
+use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::training::epochs::EpochTrainer;
 use crate::ops::training::{self, failed, Progress};
 use crate::runtime::OpError;
@@ -70,11 +70,7 @@ impl Trainer {
         seed: u64,
         device: Device,
     ) -> Result<Self, OpError> {
-        let spec = HeadSpec {
-            clusters: params.clusters,
-            heads: params.heads,
-            hidden: params.hidden,
-        };
+        let spec = params.head_spec();
         let model = ClusterModel::from_pretext(pretext, spec, input_size, false, seed, &device)
             .map_err(failed)?;
         let trained = match params.update_encoder {
