@@ -22,7 +22,7 @@ mod mlp;
 pub use mlp::{MlpShape, MlpWeights};
 
 use crate::knn::tile::inner_products;
-use crate::linalg::{matmul, Mat};
+use crate::linalg::{flushed, matmul, Mat};
 use crate::model::loss::scan::{ScanLossKind, EPS};
 
 /// The sizes of a set of heads.
@@ -66,12 +66,18 @@ impl HeadShape {
 
     /// Each row's probabilities under every head, `rows × (H·C)`, head-major columns.
     pub fn probabilities(&self, weight: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
+        let mut z = self.logits(weight, bias, x);
+        z.chunks_exact_mut(self.clusters).for_each(softmax);
+        z
+    }
+
+    /// Each row's logits under every head, `rows × (H·C)`, head-major columns.
+    pub fn logits(&self, weight: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
         let columns = self.columns();
         let mut z = vec![0f32; x.len() / self.dim * columns];
         inner_products(x, weight, self.dim, &mut z);
         for row in z.chunks_exact_mut(columns) {
             row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-            row.chunks_exact_mut(self.clusters).for_each(softmax);
         }
         z
     }
@@ -177,14 +183,14 @@ fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     row.iter_mut().for_each(|v| *v = (*v - max).exp());
     let total: f32 = row.iter().sum();
-    row.iter_mut().for_each(|v| *v /= total);
+    row.iter_mut().for_each(|v| *v = flushed(*v / total));
 }
 
 /// `out = p ⊙ (g − ⟨g, p⟩)`: the gradient through a softmax.
 fn softmax_backward(p: &[f32], g: &[f64], out: &mut [f32]) {
     let dot: f64 = p.iter().zip(g).map(|(&p, &g)| f64::from(p) * g).sum();
     for ((o, &p), &g) in out.iter_mut().zip(p).zip(g) {
-        *o = (f64::from(p) * (g - dot)) as f32;
+        *o = flushed((f64::from(p) * (g - dot)) as f32);
     }
 }
 

@@ -51,9 +51,16 @@ impl MlpShape {
 
     /// Each row's probabilities under every head, `rows × (H·C)`, head-major columns.
     pub fn probabilities(&self, w: MlpWeights, x: &[f32]) -> Vec<f32> {
+        let mut z = self.logits(w, x);
+        z.chunks_exact_mut(self.clusters).for_each(softmax);
+        z
+    }
+
+    /// Each row's logits under every head, `rows × (H·C)`, head-major columns.
+    pub fn logits(&self, w: MlpWeights, x: &[f32]) -> Vec<f32> {
         let mut hidden = self.hidden_layer(w, x);
         hidden.iter_mut().for_each(|v| *v = v.max(0.0));
-        self.softmax_outputs(w, &hidden)
+        self.outputs_of(w, &hidden)
     }
 
     /// The loss of the `2B` rows `x` (anchors, then their neighbours) and the gradients of
@@ -68,7 +75,8 @@ impl MlpShape {
         let rows = x.len() / self.dim;
         let pre = self.hidden_layer(w, x);
         let hidden: Vec<f32> = pre.iter().map(|v| v.max(0.0)).collect();
-        let p = self.softmax_outputs(w, &hidden);
+        let mut p = self.outputs_of(w, &hidden);
+        p.chunks_exact_mut(self.clusters).for_each(softmax);
         let outputs = self.outputs();
         let mut dz = vec![0f32; p.len()];
         let losses = (0..self.heads)
@@ -103,8 +111,8 @@ impl MlpShape {
         z
     }
 
-    /// The softmax of every head's `Z₂[h] = R[h]·W₂[h]ᵀ + b₂[h]`, `rows × (H·C)`.
-    fn softmax_outputs(&self, w: MlpWeights, hidden: &[f32]) -> Vec<f32> {
+    /// Every head's logits `Z₂[h] = R[h]·W₂[h]ᵀ + b₂[h]`, `rows × (H·C)`.
+    fn outputs_of(&self, w: MlpWeights, hidden: &[f32]) -> Vec<f32> {
         let (k, c) = (self.hidden, self.clusters);
         let (hk, hc) = (self.heads * k, self.heads * c);
         let rows = hidden.len() / hk;
@@ -115,7 +123,6 @@ impl MlpShape {
             product(dst, lhs, (&w[2][h * c * k..], Mat::rows(c, k).t()), 1);
         }
         add_bias(&mut z, w[3]);
-        z.chunks_exact_mut(c).for_each(softmax);
         z
     }
 
