@@ -2,5 +2,6 @@
 //! linear cluster heads trained on precomputed features with hand-written gradients
 //! ([`heads`]).
 
+pub mod consensus;
 pub mod heads;
 pub mod kmeans;

@@ -81,6 +81,9 @@ impl Operator for Scan {
         } else if !ctx.has_input("input") {
             let message = format!("node `{}`: connect `input` (anchor and neighbour views) or `features` and `neighbours`", ctx.id());
             return Err(OpError::Failed(message));
+        } else if self.params.consensus {
+            let message = format!("node `{}`: `consensus: true` matches the heads on fixed features: connect `features` and `neighbours` instead of `input`, or drop `consensus`", ctx.id());
+            return Err(OpError::Failed(message));
         }
         let pretext = ctx.recv_model("model")?;
         if on_features {

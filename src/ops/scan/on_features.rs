@@ -15,11 +15,11 @@ use serde_json::json;
 
 use super::{Scan, ScanParams};
 use crate::fsutil::append_line;
-use crate::model::{ClusterModel, ModelArtifact};
+use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
 use crate::ops::encode::EncodeOutput;
 use crate::ops::feature_stream::{collect, fail};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
-use crate::ops::scan_features::{check_table, select, train_heads, ScanFeaturesParams, Trainer};
+use crate::ops::scan_features::{check_table, keep, train_heads, ScanFeaturesParams, Trainer};
 use crate::ops::training::history::history_path;
 use crate::ops::training::{failed, save_cluster_model};
 use crate::ops::Operator;
@@ -41,26 +41,31 @@ pub(super) fn run(
     let mut trainer = Trainer::new(&heads, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
     let length = (params.epochs, params.budget_minutes);
     let (last, epochs) = train_heads(ctx, &mut trainer, &train, &table, length)?;
-    let best = select(&last);
+    let kept = keep(&trainer, &train.rows.data, &last, params.consensus).map_err(failed)?;
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
-    let spec = params.head_spec();
+    let (heads, clusters) = kept.layers.heads_and_clusters();
+    let hidden = kept.layers.hidden();
+    let spec = HeadSpec {
+        clusters,
+        heads,
+        hidden,
+    };
     let on_projection = record.output == EncodeOutput::Projection;
     let mut model =
         ClusterModel::from_pretext(pretext, spec, size, on_projection, ctx.seed(), &device)
             .map_err(failed)?;
     model.normalize_features();
     model.set_cropped_from(record.cropped_from.map(|(h, w)| (h as usize, w as usize)));
-    let blocks = trainer.weights().map_err(failed)?;
-    let blocks: Vec<&[f32]> = blocks.iter().map(Vec::as_slice).collect();
+    let blocks: Vec<&[f32]> = kept.values.iter().map(Vec::as_slice).collect();
     model.set_heads(&blocks).map_err(failed)?;
-    model.select_head(best).map_err(failed)?;
+    model.select_head(kept.head).map_err(failed)?;
     let dir = ctx.run_dir().to_path_buf();
-    let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
-    let line = json!({ "selected_head": best, "final_totals": totals, "epochs": epochs });
+    let mut line = kept.record.clone();
+    line["epochs"] = json!(epochs);
     append_line(&history_path(&dir), &line.to_string()).map_err(failed)?;
     let artifact = save_cluster_model(&model, &dir, Scan::NAME)?;
-    ctx.set_status(format!("selected head {best} (heads on fixed features)"));
+    ctx.set_status(format!("{} (heads on fixed features)", kept.describe()));
     ctx.send(Payload::Model(Arc::new(artifact)))
 }
 

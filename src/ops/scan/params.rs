@@ -31,6 +31,10 @@ pub struct ScanParams {
     /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
     #[serde(default)]
     pub hidden: Option<usize>,
+    /// Keep one head combining every head (matched clusters, mean logits) instead of the
+    /// lowest-loss head; heads on `features` only.
+    #[serde(default)]
+    pub consensus: bool,
     /// The learning-rate schedule.
     #[serde(default)]
     pub schedule: ScheduleKind,
@@ -81,6 +85,7 @@ impl Default for ScanParams {
             loss: ScanLossKind::default(),
             optimizer: default_optimizer(),
             hidden: None,
+            consensus: false,
             schedule: ScheduleKind::default(),
             epochs: default_epochs(),
             budget_minutes: None,
@@ -141,6 +146,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(lr, betas, eps, weight_decay) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4; Keras: AdamW lr 5e-4)" },
     crate::ops::scan_features::HIDDEN_DOC,
+    crate::ops::scan_features::CONSENSUS_DOC,
     training::SCHEDULE_DOC,
     training::EPOCHS_DOC,
     training::BUDGET_DOC,

@@ -13,6 +13,7 @@
 //! `features` is read to its end first (the `Knn` feeding `neighbours` needs all of it
 //! too), then `neighbours`, then `assign`.
 
+mod keep;
 mod params;
 pub(super) mod trainer;
 
@@ -29,8 +30,9 @@ use crate::fsutil::append_line;
 use crate::ops::training::history::{history_path, restart_history};
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
+pub use keep::{keep, Kept};
 pub use params::ScanFeaturesParams;
-pub(crate) use params::HIDDEN_DOC;
+pub(crate) use params::{CONSENSUS_DOC, HIDDEN_DOC};
 pub use trainer::Trainer;
 
 /// The `ScanFeatures` operator.
@@ -78,27 +80,27 @@ impl Operator for ScanFeatures {
             Trainer::new(&self.params, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
         let length = (self.params.epochs, self.params.budget_minutes);
         let (last, _) = train_heads(ctx, &mut trainer, &train, &table, length)?;
-        let best = select(&last);
-        finish(ctx, &trainer, best, &last)?;
+        let kept = keep(&trainer, &train.rows.data, &last, self.params.consensus)
+            .map_err(|e| fail(ctx, e))?;
+        finish(ctx, &trainer, &kept)?;
         let target = if ctx.has_input("assign") {
             collect(ctx, "assign")?
         } else {
             train
         };
-        if target.rows.dim != trainer.layers.dim() {
+        if target.rows.dim != kept.layers.dim() {
             let message = format!(
                 "`assign` has {} values per row but `features` has {}",
                 target.rows.dim,
-                trainer.layers.dim()
+                kept.layers.dim()
             );
             return Err(fail(ctx, message));
         }
-        let values = trainer.weights().map_err(|e| fail(ctx, e))?;
-        let all = trainer.layers.probabilities(&values, &target.rows.data);
-        let c = self.params.clusters;
+        let all = kept.layers.probabilities(&kept.values, &target.rows.data);
+        let (c, head) = (self.params.clusters, kept.head);
         let probs: Vec<f32> = all
-            .chunks_exact(trainer.layers.columns())
-            .flat_map(|row| row[best * c..(best + 1) * c].iter().copied())
+            .chunks_exact(kept.layers.columns())
+            .flat_map(|row| row[head * c..(head + 1) * c].iter().copied())
             .collect();
         emit(ctx, &target, &probs, c)
     }
@@ -168,8 +170,8 @@ pub(crate) fn select(losses: &[HeadLoss]) -> usize {
         .fold(0, |b, (h, l)| if l.total < losses[b].total { h } else { b })
 }
 
-/// Writes `heads.safetensors` and the closing `history.jsonl` line.
-fn finish(ctx: &Context, trainer: &Trainer, best: usize, last: &[HeadLoss]) -> Result<(), OpError> {
+/// Writes `heads.safetensors` (every trained head) and the closing `history.jsonl` line.
+fn finish(ctx: &Context, trainer: &Trainer, kept: &Kept) -> Result<(), OpError> {
     let dir = ctx.run_dir();
     let tensors: HashMap<String, candle_core::Tensor> = trainer
         .tensors()
@@ -178,14 +180,12 @@ fn finish(ctx: &Context, trainer: &Trainer, best: usize, last: &[HeadLoss]) -> R
         .collect();
     candle_core::safetensors::save(&tensors, dir.join("heads.safetensors"))
         .map_err(|e| fail(ctx, e))?;
-    let totals: Vec<f64> = last.iter().map(|l| l.total).collect();
     let (heads, clusters) = trainer.layers.heads_and_clusters();
-    let line = json!({ "selected_head": best, "final_totals": totals, "heads": heads, "clusters": clusters });
+    let mut line = kept.record.clone();
+    line["heads"] = json!(heads);
+    line["clusters"] = json!(clusters);
     let history = history_path(dir);
     append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
-    ctx.set_status(format!(
-        "selected head {best} (total {:.4})",
-        last.get(best).map_or(f64::NAN, |l| l.total)
-    ));
+    ctx.set_status(kept.describe());
     Ok(())
 }

@@ -31,6 +31,10 @@ pub struct ScanFeaturesParams {
     /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
     #[serde(default)]
     pub hidden: Option<usize>,
+    /// Keep one head combining every head (matched clusters, mean logits) instead of the
+    /// lowest-loss head.
+    #[serde(default)]
+    pub consensus: bool,
     /// Anchors per step.
     #[serde(default = "default_batch")]
     pub batch: usize,
@@ -78,6 +82,7 @@ impl Default for ScanFeaturesParams {
             loss: ScanLossKind::default(),
             optimizer: default_optimizer(),
             hidden: None,
+            consensus: false,
             batch: default_batch(),
             epochs: default_epochs(),
             budget_minutes: None,
@@ -104,6 +109,9 @@ impl ScanFeaturesParams {
 /// The documentation of `hidden`, shared with `Scan`.
 pub(crate) const HIDDEN_DOC: ParamDoc = ParamDoc { name: "hidden", ty: "Option<usize>", doc: "hidden units per head: each head is Linear(D, K) → ReLU → Linear(K, C) instead of linear (frozen features: the boundaries can bend)" };
 
+/// The documentation of `consensus`, shared with `Scan`.
+pub(crate) const CONSENSUS_DOC: ParamDoc = ParamDoc { name: "consensus", ty: "bool", doc: "false: keep the head with the lowest training loss (SCAN); true: keep one head combining all of them — each head's clusters matched to a common numbering on the training features, their logits averaged (selection by loss is close to a draw on weak features)" };
+
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "clusters", ty: "usize", doc: "clusters per head, at least 2" },
@@ -113,6 +121,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
     ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(..) | AdamW(..)", doc: "the optimiser, at a constant learning rate (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
     HIDDEN_DOC,
+    CONSENSUS_DOC,
     ParamDoc { name: "batch", ty: "usize", doc: "anchors per step" },
     ParamDoc { name: "epochs", ty: "u64", doc: "passes over every anchor" },
     ParamDoc { name: "budget_minutes", ty: "Option<f64>", doc: "stop after this much training time" },

@@ -6,10 +6,14 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 
 use super::ScanFeaturesParams;
+use crate::cluster::consensus;
 use crate::cluster::heads::{HeadLoss, HeadShape, MlpShape, MlpWeights};
 use crate::data::NeighbourTable;
 use crate::model::optim::Optimizer;
 use crate::rng::SplitMix64;
+
+/// Rows per block when computing outputs of many rows.
+const BLOCK_ROWS: usize = 4096;
 
 /// The heads' layers: linear, or with a hidden layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,11 +68,51 @@ impl Layers {
         heads * clusters
     }
 
+    /// Hidden units per head, `None` for linear heads.
+    pub fn hidden(&self) -> Option<usize> {
+        match self {
+            Layers::Linear(_) => None,
+            Layers::Mlp(s) => Some(s.hidden),
+        }
+    }
+
     /// Each row of `x`'s probabilities under every head, `rows × (H·C)`.
     pub fn probabilities(&self, values: &[Vec<f32>], x: &[f32]) -> Vec<f32> {
-        match self {
+        self.by_blocks(x, |x| match self {
             Layers::Linear(s) => s.probabilities(&values[0], &values[1], x),
             Layers::Mlp(s) => s.probabilities(mlp_weights(values), x),
+        })
+    }
+
+    /// Each row of `x`'s logits under every head, `rows × (H·C)`.
+    pub fn logits(&self, values: &[Vec<f32>], x: &[f32]) -> Vec<f32> {
+        self.by_blocks(x, |x| match self {
+            Layers::Linear(s) => s.logits(&values[0], &values[1], x),
+            Layers::Mlp(s) => s.logits(mlp_weights(values), x),
+        })
+    }
+
+    /// `f` on blocks of [`BLOCK_ROWS`] rows of `x`, its outputs concatenated: the hidden
+    /// layers of every row at once would take `rows × H·K` values.
+    fn by_blocks(&self, x: &[f32], f: impl Fn(&[f32]) -> Vec<f32>) -> Vec<f32> {
+        let mut out = Vec::with_capacity(x.len() / self.dim() * self.columns());
+        x.chunks(BLOCK_ROWS * self.dim())
+            .for_each(|block| out.extend(f(block)));
+        out
+    }
+
+    /// The [consensus](consensus) of every head, matched as `perms` says: one head and its
+    /// values, in [`Trainer::weights`]' order.
+    pub fn consensus(&self, values: &[Vec<f32>], perms: &[Vec<usize>]) -> (Layers, Vec<Vec<f32>>) {
+        match self {
+            Layers::Linear(s) => {
+                let (one, w, b) = consensus::linear_consensus(s, &values[0], &values[1], perms);
+                (Layers::Linear(one), vec![w, b])
+            }
+            Layers::Mlp(s) => {
+                let (one, values) = consensus::mlp_consensus(s, mlp_weights(values), perms);
+                (Layers::Mlp(one), values.into())
+            }
         }
     }
 
