@@ -80,10 +80,53 @@ fn heads_with_a_hidden_layer_become_the_cluster_models_heads() {
     check_heads_reproduced(&tiny, head, "features");
 }
 
+#[test]
+fn the_consensus_of_heads_predicts_by_their_renumbered_mean() {
+    let consensus = format!("{HEADS}, hidden: 5, consensus: true");
+    let (_dir, tiny, model) = scan_on("features", &consensus);
+    let perms: Vec<Vec<usize>> =
+        serde_json::from_value(model["architecture"]["consensus"].clone()).unwrap();
+    let history = json_lines(&tiny.join("scan-f/history.jsonl"));
+    let record = &history.last().unwrap()["consensus"];
+    assert_eq!(
+        record["perms"], model["architecture"]["consensus"],
+        "{record}"
+    );
+    assert_eq!(perms.len(), 3, "{record}");
+    let heads: Vec<_> = (0..3)
+        .map(|h| head_probabilities(&tiny, h, "features"))
+        .collect();
+    let probabilities = rows_by_index(&tiny.join("f-clusters"));
+    for (index, got) in &probabilities {
+        for (c, value) in got.iter().enumerate() {
+            let mean = heads.iter().zip(&perms).map(|(p, perm)| p[index][perm[c]]);
+            let expected = mean.sum::<f32>() / 3.0;
+            assert!((value - expected).abs() < 1e-4, "image {index}: {got:?}");
+        }
+    }
+}
+
 /// `f-clusters` (the model run on the images) equals the selected head applied by hand to
-/// the unit-length rows the node `features` emitted for the same images: `W·x + b`, or
-/// `W₂·max(W₁·x + b₁, 0) + b₂` for a head with a hidden layer.
+/// the unit-length rows the node `features` emitted for the same images.
 fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
+    let expected = head_probabilities(tiny, head, features);
+    let probabilities = rows_by_index(&tiny.join("f-clusters"));
+    assert_eq!(expected.len(), 100);
+    for (index, want) in &expected {
+        let got = &probabilities[index];
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() < 1e-4,
+                "image {index}: {got:?} against {want:?}"
+            );
+        }
+    }
+}
+
+/// Head `head` of `scan-f`'s saved model applied by hand to the rows of the node `features`:
+/// the softmax of `W·x + b`, or of `W₂·max(W₁·x + b₁, 0) + b₂` for a head with a hidden
+/// layer, keyed by dataset index.
+fn head_probabilities(tiny: &Path, head: usize, features: &str) -> HashMap<u32, Vec<f32>> {
     let tensors =
         candle_core::safetensors::load(tiny.join("scan-f/model.safetensors"), &Device::Cpu)
             .unwrap();
@@ -96,10 +139,7 @@ fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
         Some(_) => (flat("2.weight").unwrap(), flat("2.bias").unwrap()),
         None => (flat("weight").unwrap(), flat("bias").unwrap()),
     };
-    let features = rows_by_index(&tiny.join(features));
-    let probabilities = rows_by_index(&tiny.join("f-clusters"));
-    assert_eq!(features.len(), 100);
-    for (index, x) in &features {
+    let softmax = |x: &Vec<f32>| {
         let x = match &hidden {
             Some((w, b)) => affine(w, b, x).iter().map(|v| v.max(0.0)).collect(),
             None => x.clone(),
@@ -107,15 +147,10 @@ fn check_heads_reproduced(tiny: &Path, head: usize, features: &str) {
         let logits = affine(&weight, &bias, &x);
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-        let got = &probabilities[index];
-        for (c, l) in logits.iter().enumerate() {
-            let expected = (l - max).exp() / total;
-            assert!(
-                (got[c] - expected).abs() < 1e-4,
-                "image {index}: {got:?} against {logits:?}"
-            );
-        }
-    }
+        logits.iter().map(|l| (l - max).exp() / total).collect()
+    };
+    let features = rows_by_index(&tiny.join(features));
+    features.iter().map(|(&i, x)| (i, softmax(x))).collect()
 }
 
 /// `W·x + b` for a row-major `W` of `b.len()` rows.
@@ -155,4 +190,11 @@ fn miswired_feature_scans_are_refused_with_the_fix() {
             "{message}"
         );
     }
+    let pairs_consensus = ", clusters: 3, consensus: true";
+    let path = graph(dir.path(), pairs_consensus, PAIRS, PER_CLASS, "");
+    let message = fail(&path, &runs);
+    assert!(
+        message.contains("`consensus: true` matches the heads on fixed features"),
+        "{message}"
+    );
 }

@@ -8,6 +8,7 @@
 //! the neighbours were mined on. The model remembers the image size it was trained at and
 //! refuses others.
 
+mod consensus;
 mod heads;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,11 @@ pub struct ClusterArchitecture {
     /// images to it before cropping. Left out when the views were the whole image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cropped_from: Option<(usize, usize)>,
+    /// Predict by the consensus of every head instead of the selected one: head `h`'s
+    /// cluster `consensus[h][c]` counts as cluster `c` and the probabilities are averaged
+    /// over heads. Left out when the selected head predicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<Vec<Vec<usize>>>,
 }
 
 impl ClusterArchitecture {
@@ -135,11 +141,17 @@ impl ClusterModel {
             .collect()
     }
 
-    /// The selected head's probabilities `(B, C)`, evaluation mode.
+    /// The model's probabilities `(B, C)` (the selected head's, or the consensus of all),
+    /// evaluation mode.
     pub fn probabilities(&self, x: &Tensor) -> Result<Tensor, ModelError> {
         let features = self.frozen_features(x)?;
-        let head = &self.heads[self.arch.selected_head];
-        Ok(softmax_rows(&head.forward(&features)?)?)
+        match &self.arch.consensus {
+            Some(perms) => consensus::probabilities(&self.heads, perms, &features),
+            None => {
+                let head = &self.heads[self.arch.selected_head];
+                Ok(softmax_rows(&head.forward(&features)?)?)
+            }
+        }
     }
 
     /// The features the heads read `(B, D)`: the encoder's, or their projection; in
@@ -181,16 +193,34 @@ impl ClusterModel {
         self.arch.normalize_features = true;
     }
 
-    /// The selected head's logits `(B, C)` from features `(B, D)` (before the softmax).
+    /// The model's logits `(B, C)` from features `(B, D)` (before the softmax): the
+    /// selected head's, or the logarithm of the consensus probabilities.
     pub fn selected_logits(&self, features: &Tensor) -> Result<Tensor, ModelError> {
-        self.heads[self.arch.selected_head].forward(features)
+        match &self.arch.consensus {
+            Some(perms) => {
+                let p = consensus::probabilities(&self.heads, perms, features)?;
+                Ok(p.clamp(1e-30f32, 1f32)?.log()?)
+            }
+            None => self.heads[self.arch.selected_head].forward(features),
+        }
     }
 
-    /// The selected head's trainable parameters, and the encoder's (with the projection
-    /// head, if any) when `with_encoder` (what self-labelling optimises: the other heads
-    /// stay as they are).
+    /// Predicts by the consensus of every head from now on, head `h`'s cluster
+    /// `perms[h][c]` counted as cluster `c`.
+    pub fn set_consensus(&mut self, perms: Vec<Vec<usize>>) -> Result<(), ModelError> {
+        consensus::check(&perms, self.arch.heads, self.arch.clusters)?;
+        self.arch.consensus = Some(perms);
+        Ok(())
+    }
+
+    /// The predicting heads' trainable parameters (the selected head's, or every head's
+    /// for a consensus), and the encoder's (with the projection head, if any) when
+    /// `with_encoder`: what self-labelling optimises, the other heads staying as they are.
     pub fn selected_trainables(&self, with_encoder: bool) -> Vec<(String, Var)> {
-        let head = format!("{HEADS_PREFIX}{}.", self.arch.selected_head);
+        let head = match self.arch.consensus {
+            Some(_) => HEADS_PREFIX.to_string(),
+            None => format!("{HEADS_PREFIX}{}.", self.arch.selected_head),
+        };
         let below = |name: &str| name.starts_with(ENCODER_PREFIX) || name.starts_with(HEAD_PREFIX);
         let keep = |name: &str| name.starts_with(&head) || (with_encoder && below(name));
         let all = self.params.trainables().iter();
@@ -308,6 +338,7 @@ impl ClusterModel {
             projection,
             hidden: spec.hidden,
             cropped_from: None,
+            consensus: None,
         };
         let model = ClusterModel::new(arch, seed, device)?;
         model.load_encoder(&artifact.weights)?;
@@ -355,7 +386,10 @@ fn check_arch(arch: &ClusterArchitecture) -> Result<(), ModelError> {
     if h == 0 || w == 0 {
         return Err(config("input_size", "must be positive".into()));
     }
-    Ok(())
+    match &arch.consensus {
+        Some(perms) => consensus::check(perms, arch.heads, arch.clusters),
+        None => Ok(()),
+    }
 }
 
 /// The projection head `artifact` (a `SimClr` model, or a cluster model that kept one)

@@ -1,5 +1,5 @@
-//! The matching recovers renumbered clusters, follows the majority of heads, and the
-//! combined weights compute exactly the mean of the renumbered logits.
+//! The matching recovers renumbered clusters and follows the majority of heads; the
+//! consensus is the mean of the renumbered probabilities.
 
 use super::*;
 use crate::rng::SplitMix64;
@@ -31,7 +31,7 @@ fn renumbered_copies_of_one_partition_match_exactly() {
     let alignment = align(&logits, 2, 3, 0);
     assert_eq!(alignment.perms, vec![vec![0, 1, 2], vec![2, 0, 1]]);
     assert_eq!(alignment.agreement, vec![1.0, 1.0]);
-    let mean = mean_logits(&logits, &alignment.perms, 3);
+    let mean = mean_probabilities(&logits, &alignment.perms, 3);
     assert_eq!(argmax_rows(&mean, 3), base);
 }
 
@@ -43,55 +43,26 @@ fn the_consensus_follows_the_majority_of_heads() {
     let renumbered: Vec<usize> = truth.iter().map(|&c| 3 - c).collect();
     let logits = logits_of(&[stray, truth.clone(), renumbered], 4);
     let alignment = align(&logits, 3, 4, 0);
-    let consensus = argmax_rows(&mean_logits(&logits, &alignment.perms, 4), 4);
+    let consensus = argmax_rows(&mean_probabilities(&logits, &alignment.perms, 4), 4);
     assert_eq!(consensus, truth);
     assert_eq!(alignment.agreement, vec![0.75, 1.0, 1.0]);
 }
 
 #[test]
-fn the_linear_consensus_head_computes_the_mean_of_renumbered_logits() {
-    let shape = HeadShape {
-        heads: 3,
-        clusters: 4,
-        dim: 5,
-    };
-    let weight = random(shape.columns() * shape.dim, 1.0, 1);
-    let bias = random(shape.columns(), 0.5, 2);
-    let x = random(7 * shape.dim, 1.0, 3);
-    let perms = vec![vec![0, 1, 2, 3], vec![3, 2, 1, 0], vec![1, 3, 0, 2]];
-    let (one, w, b) = linear_consensus(&shape, &weight, &bias, &perms);
-    assert_eq!(one.heads, 1);
-    let expected = mean_logits(&shape.logits(&weight, &bias, &x), &perms, 4);
-    assert_close(&one.logits(&w, &b, &x), &expected);
-}
-
-#[test]
-fn the_hidden_layer_consensus_head_computes_the_mean_of_renumbered_logits() {
-    let shape = MlpShape {
-        heads: 3,
-        clusters: 4,
-        dim: 5,
-        hidden: 6,
-    };
-    let values: Vec<Vec<f32>> = shape
-        .sizes()
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| random(n, 1.0, 10 + i as u64))
-        .collect();
-    let w = [&values[0][..], &values[1], &values[2], &values[3]];
-    let x = random(7 * shape.dim, 1.0, 3);
-    let perms = vec![vec![2, 1, 0, 3], vec![0, 1, 2, 3], vec![3, 0, 1, 2]];
-    let (one, combined) = mlp_consensus(&shape, w, &perms);
-    assert_eq!((one.heads, one.hidden), (1, 18));
-    let expected = mean_logits(&shape.logits(w, &x), &perms, 4);
-    let c = [&combined[0][..], &combined[1], &combined[2], &combined[3]];
-    assert_close(&one.logits(c, &x), &expected);
-}
-
-fn assert_close(got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len());
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() < 1e-5, "{g} against {w}");
+fn the_consensus_averages_the_renumbered_probabilities() {
+    let logits = random(5 * 2 * 3, 2.0, 7);
+    let perms = vec![vec![0, 1, 2], vec![2, 0, 1]];
+    let mean = mean_probabilities(&logits, &perms, 3);
+    for (row, got) in logits.chunks_exact(6).zip(mean.chunks_exact(3)) {
+        let softmax = |z: &[f32]| -> Vec<f32> {
+            let total: f32 = z.iter().map(|v| v.exp()).sum();
+            z.iter().map(|v| v.exp() / total).collect()
+        };
+        let (first, second) = (softmax(&row[..3]), softmax(&row[3..]));
+        for c in 0..3 {
+            let want = (first[c] + second[perms[1][c]]) / 2.0;
+            assert!((got[c] - want).abs() < 1e-6, "{got:?}");
+        }
+        assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
 }

@@ -18,6 +18,7 @@ fn arch(heads: usize) -> ClusterArchitecture {
         projection: None,
         hidden: None,
         cropped_from: None,
+        consensus: None,
     }
 }
 
@@ -92,6 +93,43 @@ fn artifacts_rebuild_the_selected_head() {
         .to_scalar()
         .unwrap();
     assert_eq!(diff, 0.0);
+}
+
+#[test]
+fn a_consensus_model_averages_its_renumbered_heads_and_keeps_that_when_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = ClusterModel::new(arch(2), 4, &Device::Cpu).unwrap();
+    let message = model.set_consensus(vec![vec![0, 1, 1], vec![0, 1, 2]]);
+    assert!(message.unwrap_err().to_string().contains("renumbering"));
+    model
+        .set_consensus(vec![vec![0, 1, 2], vec![2, 0, 1]])
+        .unwrap();
+    let x = images(4, 8);
+    let heads = model.forward(&x, false).unwrap();
+    let (first, second): (Vec<Vec<f32>>, Vec<Vec<f32>>) =
+        (heads[0].to_vec2().unwrap(), heads[1].to_vec2().unwrap());
+    let got: Vec<Vec<f32>> = model.probabilities(&x).unwrap().to_vec2().unwrap();
+    for row in 0..4 {
+        for (c, own) in [2, 0, 1].into_iter().enumerate() {
+            let want = (first[row][c] + second[row][own]) / 2.0;
+            assert!((got[row][c] - want).abs() < 1e-6, "{got:?}");
+        }
+    }
+    assert_eq!(
+        model.selected_trainables(false).len(),
+        4,
+        "every head trains"
+    );
+    let weights = dir.path().join("m.safetensors");
+    model.save(&weights).unwrap();
+    let artifact = ModelArtifact {
+        weights,
+        architecture: serde_json::to_value(model.architecture()).unwrap(),
+        producer: "Scan".into(),
+    };
+    let again = ClusterModel::from_artifact(&artifact, &Device::Cpu).unwrap();
+    let again: Vec<Vec<f32>> = again.probabilities(&x).unwrap().to_vec2().unwrap();
+    assert_eq!(again, got);
 }
 
 #[test]

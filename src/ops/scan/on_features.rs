@@ -15,11 +15,13 @@ use serde_json::json;
 
 use super::{Scan, ScanParams};
 use crate::fsutil::append_line;
-use crate::model::{ClusterModel, HeadSpec, ModelArtifact};
+use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::encode::EncodeOutput;
 use crate::ops::feature_stream::{collect, fail};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
-use crate::ops::scan_features::{check_table, keep, train_heads, ScanFeaturesParams, Trainer};
+use crate::ops::scan_features::{
+    check_table, keep, train_heads, Choice, ScanFeaturesParams, Trainer,
+};
 use crate::ops::training::history::history_path;
 use crate::ops::training::{failed, save_cluster_model};
 use crate::ops::Operator;
@@ -44,13 +46,7 @@ pub(super) fn run(
     let kept = keep(&trainer, &train.rows.data, &last, params.consensus).map_err(failed)?;
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
-    let (heads, clusters) = kept.layers.heads_and_clusters();
-    let hidden = kept.layers.hidden();
-    let spec = HeadSpec {
-        clusters,
-        heads,
-        hidden,
-    };
+    let spec = params.head_spec();
     let on_projection = record.output == EncodeOutput::Projection;
     let mut model =
         ClusterModel::from_pretext(pretext, spec, size, on_projection, ctx.seed(), &device)
@@ -59,7 +55,10 @@ pub(super) fn run(
     model.set_cropped_from(record.cropped_from.map(|(h, w)| (h as usize, w as usize)));
     let blocks: Vec<&[f32]> = kept.values.iter().map(Vec::as_slice).collect();
     model.set_heads(&blocks).map_err(failed)?;
-    model.select_head(kept.head).map_err(failed)?;
+    model.select_head(kept.best).map_err(failed)?;
+    if let Choice::Consensus(perms) = kept.choice.clone() {
+        model.set_consensus(perms).map_err(failed)?;
+    }
     let dir = ctx.run_dir().to_path_buf();
     let mut line = kept.record.clone();
     line["epochs"] = json!(epochs);

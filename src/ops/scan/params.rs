@@ -31,7 +31,7 @@ pub struct ScanParams {
     /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
     #[serde(default)]
     pub hidden: Option<usize>,
-    /// Keep one head combining every head (matched clusters, mean logits) instead of the
+    /// Predict by every head (clusters matched, probabilities averaged) instead of the
     /// lowest-loss head; heads on `features` only.
     #[serde(default)]
     pub consensus: bool,

@@ -4,7 +4,8 @@
 //! clusters stay balanced (loss and gradients in [`crate::cluster::heads`], by hand: no
 //! per-operation overhead). Logs each head's consistency, entropy and total per epoch to
 //! `history.jsonl` with the pairs per second; selects the head with the lowest mean total
-//! over the final epoch; writes `heads.safetensors` (`weight` `(H·C)×D` and `bias` `H·C`,
+//! over the final epoch, or with `consensus: true` combines every head into one (see
+//! [`keep()`]); writes `heads.safetensors` (`weight` `(H·C)×D` and `bias` `H·C`,
 //! every head; with a hidden layer `weight` `(H·C)×K` and `bias` after `hidden.weight`
 //! `(H·K)×D` and `hidden.bias` `H·K`) and emits each
 //! row's C probabilities under the selected head — of `features`, or of `assign` when
@@ -30,7 +31,7 @@ use crate::fsutil::append_line;
 use crate::ops::training::history::{history_path, restart_history};
 use crate::payload::PortType;
 use crate::runtime::{Context, OpError};
-pub use keep::{keep, Kept};
+pub use keep::{keep, Choice, Kept};
 pub use params::ScanFeaturesParams;
 pub(crate) use params::{CONSENSUS_DOC, HIDDEN_DOC};
 pub use trainer::Trainer;
@@ -43,7 +44,7 @@ pub struct ScanFeatures {
 impl Operator for ScanFeatures {
     type Params = ScanFeaturesParams;
     const NAME: &'static str = "ScanFeatures";
-    const SUMMARY: &'static str = "SCAN's clustering step on fixed features: trains linear softmax heads so each point agrees with its mined neighbours while clusters stay balanced, selects the head with the lowest training loss and sends each row's cluster probabilities.";
+    const SUMMARY: &'static str = "SCAN's clustering step on fixed features: trains linear softmax heads so each point agrees with its mined neighbours while clusters stay balanced, selects the head with the lowest training loss (or combines them all) and sends each row's cluster probabilities.";
     const PARAMS: &'static [ParamDoc] = params::DOCS;
     const INPUTS: &'static [InputPort] = &[
         InputPort {
@@ -88,21 +89,16 @@ impl Operator for ScanFeatures {
         } else {
             train
         };
-        if target.rows.dim != kept.layers.dim() {
+        if target.rows.dim != trainer.layers.dim() {
             let message = format!(
                 "`assign` has {} values per row but `features` has {}",
                 target.rows.dim,
-                kept.layers.dim()
+                trainer.layers.dim()
             );
             return Err(fail(ctx, message));
         }
-        let all = kept.layers.probabilities(&kept.values, &target.rows.data);
-        let (c, head) = (self.params.clusters, kept.head);
-        let probs: Vec<f32> = all
-            .chunks_exact(kept.layers.columns())
-            .flat_map(|row| row[head * c..(head + 1) * c].iter().copied())
-            .collect();
-        emit(ctx, &target, &probs, c)
+        let probs = kept.probabilities(&trainer.layers, &target.rows.data);
+        emit(ctx, &target, &probs, self.params.clusters)
     }
 }
 

@@ -31,7 +31,7 @@ pub struct ScanFeaturesParams {
     /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
     #[serde(default)]
     pub hidden: Option<usize>,
-    /// Keep one head combining every head (matched clusters, mean logits) instead of the
+    /// Predict by every head (clusters matched, probabilities averaged) instead of the
     /// lowest-loss head.
     #[serde(default)]
     pub consensus: bool,
@@ -110,7 +110,7 @@ impl ScanFeaturesParams {
 pub(crate) const HIDDEN_DOC: ParamDoc = ParamDoc { name: "hidden", ty: "Option<usize>", doc: "hidden units per head: each head is Linear(D, K) → ReLU → Linear(K, C) instead of linear (frozen features: the boundaries can bend)" };
 
 /// The documentation of `consensus`, shared with `Scan`.
-pub(crate) const CONSENSUS_DOC: ParamDoc = ParamDoc { name: "consensus", ty: "bool", doc: "false: keep the head with the lowest training loss (SCAN); true: keep one head combining all of them — each head's clusters matched to a common numbering on the training features, their logits averaged (selection by loss is close to a draw on weak features)" };
+pub(crate) const CONSENSUS_DOC: ParamDoc = ParamDoc { name: "consensus", ty: "bool", doc: "false: keep the head with the lowest training loss (SCAN); true: predict by all of them — each head's clusters matched to a common numbering on the training features, their probabilities averaged (selection by loss is close to a draw on weak features)" };
 
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[

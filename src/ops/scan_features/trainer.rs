@@ -6,7 +6,6 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 
 use super::ScanFeaturesParams;
-use crate::cluster::consensus;
 use crate::cluster::heads::{HeadLoss, HeadShape, MlpShape, MlpWeights};
 use crate::data::NeighbourTable;
 use crate::model::optim::Optimizer;
@@ -68,14 +67,6 @@ impl Layers {
         heads * clusters
     }
 
-    /// Hidden units per head, `None` for linear heads.
-    pub fn hidden(&self) -> Option<usize> {
-        match self {
-            Layers::Linear(_) => None,
-            Layers::Mlp(s) => Some(s.hidden),
-        }
-    }
-
     /// Each row of `x`'s probabilities under every head, `rows × (H·C)`.
     pub fn probabilities(&self, values: &[Vec<f32>], x: &[f32]) -> Vec<f32> {
         self.by_blocks(x, |x| match self {
@@ -99,21 +90,6 @@ impl Layers {
         x.chunks(BLOCK_ROWS * self.dim())
             .for_each(|block| out.extend(f(block)));
         out
-    }
-
-    /// The [consensus](consensus) of every head, matched as `perms` says: one head and its
-    /// values, in [`Trainer::weights`]' order.
-    pub fn consensus(&self, values: &[Vec<f32>], perms: &[Vec<usize>]) -> (Layers, Vec<Vec<f32>>) {
-        match self {
-            Layers::Linear(s) => {
-                let (one, w, b) = consensus::linear_consensus(s, &values[0], &values[1], perms);
-                (Layers::Linear(one), vec![w, b])
-            }
-            Layers::Mlp(s) => {
-                let (one, values) = consensus::mlp_consensus(s, mlp_weights(values), perms);
-                (Layers::Mlp(one), values.into())
-            }
-        }
     }
 
     /// The gradients of every tensor and each head's loss on the `2B` rows `x`.
