@@ -70,14 +70,7 @@ fn artifacts_rebuild_the_selected_head() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = ClusterModel::new(arch(3), 4, &Device::Cpu).unwrap();
     model.select_head(2).unwrap();
-    let weights = dir.path().join("m.safetensors");
-    model.save(&weights).unwrap();
-    let artifact = ModelArtifact {
-        weights,
-        architecture: serde_json::to_value(model.architecture()).unwrap(),
-        producer: "Scan".into(),
-    };
-    let again = ClusterModel::from_artifact(&artifact, &Device::Cpu).unwrap();
+    let again = saved_and_reloaded(&model, dir.path());
     assert_eq!(again.architecture().selected_head, 2);
     let x = images(2, 8);
     let (a, b) = (
@@ -120,16 +113,21 @@ fn a_consensus_model_averages_its_renumbered_heads_and_keeps_that_when_saved() {
         4,
         "every head trains"
     );
-    let weights = dir.path().join("m.safetensors");
+    let again = saved_and_reloaded(&model, dir.path());
+    let again: Vec<Vec<f32>> = again.probabilities(&x).unwrap().to_vec2().unwrap();
+    assert_eq!(again, got);
+}
+
+/// `model` saved into `dir` and rebuilt from its artifact.
+fn saved_and_reloaded(model: &ClusterModel, dir: &std::path::Path) -> ClusterModel {
+    let weights = dir.join("m.safetensors");
     model.save(&weights).unwrap();
     let artifact = ModelArtifact {
         weights,
         architecture: serde_json::to_value(model.architecture()).unwrap(),
         producer: "Scan".into(),
     };
-    let again = ClusterModel::from_artifact(&artifact, &Device::Cpu).unwrap();
-    let again: Vec<Vec<f32>> = again.probabilities(&x).unwrap().to_vec2().unwrap();
-    assert_eq!(again, got);
+    ClusterModel::from_artifact(&artifact, &Device::Cpu).unwrap()
 }
 
 #[test]
