@@ -62,6 +62,10 @@ fn tiny_scan_graph(dir: &Path) -> PathBuf {
         "features": Encode(input: "eval-views", model: "pretext"),
         "neighbours": Knn(input: "features", k: 3, index: Exact),
         "hnsw": Knn(input: "features", k: 3, index: Hnsw(m: 8, ef_construction: 64, ef_search: 64)),
+        "tta-images": Images({source}, batch: 25, per_class: 5),
+        "tta-views": Augment(input: "tta-images", views: 4, recipe: EvalViews(size: (24, 24), scaled: (28, 28))),
+        "tta-features": Encode(input: "tta-views", model: "pretext"),
+        "tta": Knn(input: "tta-features", k: 3, index: Exact),
         "pair-images": Images({source}, batch: 25, per_class: 5, order: Shuffled),
         "pairs": Augment(input: "pair-images", neighbours: "neighbours", views: 2, pick: Random(top: 3), recipe: ScanStrong(size: (24, 24))),
         "scan": Scan(input: "pairs", model: "pretext", clusters: 4, epochs: 1),
@@ -84,7 +88,8 @@ fn archive() -> PathBuf {
 /// and their neighbours are the images themselves, then what `Knn` mined for them: 12 of the
 /// 50 images are copied out of the archive as JPEG files named by dataset index. The heads
 /// trained on mined features and the `Knn` nodes record that their views were cut from
-/// 32×32 images; the pair-trained model cannot know, so it is told (`--source-size`).
+/// 32×32 images; the pair-trained model cannot know, so it is told (`--source-size`). The
+/// `tta` node mined the mean of four views of each image, and predict averages the same four.
 #[test]
 fn predict_matches_what_the_graph_computed_for_the_same_images() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,7 +135,7 @@ fn predict_matches_what_the_graph_computed_for_the_same_images() {
         &rows_by_index,
         &indices,
     );
-    for knn in ["neighbours", "hnsw"] {
+    for knn in ["neighbours", "hnsw", "tta"] {
         let csv = predict(&runs.join("tiny").join(knn), &new, &[]);
         check_neighbours(&csv, &runs.join("tiny").join(knn), &indices, &rows_by_index);
     }

@@ -76,7 +76,7 @@ pub fn augment_sources<'a>(
             height: batch.height,
         });
     }
-    let (ow, oh) = pipeline.output_size((batch.width, batch.height));
+    let (ow, oh) = pipeline.shared_output_size((batch.width, batch.height))?;
     let per_view = 3 * ow as usize * oh as usize;
     let n = batch.len();
     out.resize(draw.views * n * per_view, 0.0);
@@ -91,7 +91,7 @@ pub fn augment_sources<'a>(
                 let (view, i) = (k / n, k % n);
                 s.image.load_rgb8(source(view, i), w, h);
                 let mut rng = sample_rng(draw.seed, draw.epoch, batch.indices[i], view as u64);
-                pipeline.apply(s, &mut rng);
+                pipeline.apply(view, s, &mut rng);
                 s.image.write_chw(chunk);
             },
         );

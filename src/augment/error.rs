@@ -25,4 +25,14 @@ pub enum AugmentError {
         /// Input height.
         height: u32,
     },
+    /// The views of a multi-view pipeline come out at different sizes.
+    #[error("augmentation views must share one size, but view {view} is {got:?} against view 0's {expected:?} (width, height)")]
+    ViewSizes {
+        /// The first view whose size differs.
+        view: usize,
+        /// Its output size.
+        got: (u32, u32),
+        /// View 0's output size.
+        expected: (u32, u32),
+    },
 }

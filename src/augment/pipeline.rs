@@ -1,5 +1,5 @@
 //! A validated list of augmentation operations, applied in order to one scratch image with one
-//! sample's generator.
+//! sample's generator — or one list per view, for recipes whose views differ by design.
 
 use crate::augment::color::{grayscale, jitter, normalize, sample_jitter, solarize};
 use crate::augment::crop::{center_crop, random_crop, random_resized_crop};
@@ -12,33 +12,78 @@ use crate::augment::resample::{flip_horizontal, resize};
 use crate::augment::warp::{random_rotation, random_translation, random_zoom};
 use crate::rng::SplitMix64;
 
-/// Augmentation operations whose parameters have been checked.
+/// Augmentation operations whose parameters have been checked: one list for every view, or
+/// one per distinct view (view `v` runs list `v mod lists`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
-    ops: Vec<AugmentOp>,
+    views: Vec<Vec<AugmentOp>>,
 }
 
 impl Pipeline {
     /// Checks every operation; the first invalid one is the error.
     pub fn new(ops: Vec<AugmentOp>) -> Result<Pipeline, AugmentError> {
-        ops.iter().try_for_each(AugmentOp::validate)?;
-        Ok(Pipeline { ops })
+        Pipeline::per_view(vec![ops])
     }
 
-    /// The operations, in order.
+    /// One list of operations per distinct view (at least one list), every operation
+    /// checked.
+    pub fn per_view(views: Vec<Vec<AugmentOp>>) -> Result<Pipeline, AugmentError> {
+        views.iter().flatten().try_for_each(AugmentOp::validate)?;
+        match views.is_empty() {
+            true => Pipeline::new(Vec::new()),
+            false => Ok(Pipeline { views }),
+        }
+    }
+
+    /// The operations of view 0 (of every view unless the views differ).
     pub fn ops(&self) -> &[AugmentOp] {
-        &self.ops
+        &self.views[0]
     }
 
-    /// The output `(width, height)` for inputs of `input`.
+    /// The operations of each distinct view.
+    pub fn view_ops(&self) -> &[Vec<AugmentOp>] {
+        &self.views
+    }
+
+    /// The number of distinct views.
+    pub fn distinct_views(&self) -> usize {
+        self.views.len()
+    }
+
+    /// The output `(width, height)` of view 0 for inputs of `input`.
     pub fn output_size(&self, input: (u32, u32)) -> (u32, u32) {
-        self.ops.iter().fold(input, |size, op| op.output_size(size))
+        view_size(self.ops(), input)
     }
 
-    /// Runs every operation on `s.image`, drawing from `rng`.
-    pub fn apply(&self, s: &mut Scratch, rng: &mut SplitMix64) {
-        self.ops.iter().for_each(|op| apply_op(op, s, rng));
+    /// The one output `(width, height)` of every view for inputs of `input`, or the first
+    /// view whose size differs from view 0's.
+    pub fn shared_output_size(&self, input: (u32, u32)) -> Result<(u32, u32), AugmentError> {
+        let expected = self.output_size(input);
+        match self
+            .views
+            .iter()
+            .map(|ops| view_size(ops, input))
+            .position(|got| got != expected)
+        {
+            None => Ok(expected),
+            Some(view) => Err(AugmentError::ViewSizes {
+                view,
+                got: view_size(&self.views[view], input),
+                expected,
+            }),
+        }
     }
+
+    /// Runs every operation of view `view` on `s.image`, drawing from `rng`.
+    pub fn apply(&self, view: usize, s: &mut Scratch, rng: &mut SplitMix64) {
+        let ops = &self.views[view % self.views.len()];
+        ops.iter().for_each(|op| apply_op(op, s, rng));
+    }
+}
+
+/// The output `(width, height)` of `ops` for inputs of `input`.
+fn view_size(ops: &[AugmentOp], input: (u32, u32)) -> (u32, u32) {
+    ops.iter().fold(input, |size, op| op.output_size(size))
 }
 
 /// Runs one operation (a dispatch: one arm per variant).

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::augment::error::AugmentError;
 use crate::augment::op::AugmentOp;
 use crate::augment::pipeline::Pipeline;
+use crate::data::EvalViewSet;
 
 /// CIFAR-10 channel means used by SCAN's configs.
 pub const CIFAR10_MEAN: (f32, f32, f32) = (0.4914, 0.4822, 0.4465);
@@ -46,6 +47,17 @@ pub enum Recipe {
     Eval {
         /// Output size `(width, height)`.
         size: (u32, u32),
+    },
+    /// Four fixed views per image for embedding by their mean (test-time augmentation):
+    /// view 0 is `Eval`'s centre crop, view 1 its mirror image, view 2 the centre crop of
+    /// the image first scaled to `scaled` (smaller than the image: the crop sees more of
+    /// it), view 3 that one mirrored. `Encode` averages the views' embeddings; an `Augment`
+    /// with fewer `views` takes the first ones.
+    EvalViews {
+        /// Output size `(width, height)`.
+        size: (u32, u32),
+        /// The size `(width, height)` images are scaled to before views 2 and 3 are cut.
+        scaled: (u32, u32),
     },
     /// An explicit list of operations.
     Custom(Vec<AugmentOp>),
@@ -123,14 +135,48 @@ impl Recipe {
                     width: (-0.3, 0.1),
                 },
             ],
-            Recipe::Eval { size } => vec![AugmentOp::CenterCrop { size: *size }, normalize],
+            Recipe::Eval { size } | Recipe::EvalViews { size, .. } => {
+                vec![AugmentOp::CenterCrop { size: *size }, normalize]
+            }
             Recipe::Custom(ops) => ops.clone(),
         }
     }
 
-    /// The validated pipeline of [`Recipe::ops`].
+    /// The operations of each distinct view, in view order: one list, [`Recipe::ops`], for
+    /// every recipe but [`Recipe::EvalViews`], whose views each have their own.
+    pub fn view_ops(&self) -> Vec<Vec<AugmentOp>> {
+        let Recipe::EvalViews { scaled, .. } = *self else {
+            return vec![self.ops()];
+        };
+        let crop = self.ops();
+        let zoomed: Vec<AugmentOp> = std::iter::once(AugmentOp::Resize { size: scaled })
+            .chain(crop.iter().cloned())
+            .collect();
+        let mirrored = |ops: &[AugmentOp]| {
+            std::iter::once(AugmentOp::HorizontalFlip { p: 1.0 })
+                .chain(ops.iter().cloned())
+                .collect::<Vec<_>>()
+        };
+        vec![
+            crop.clone(),
+            mirrored(&crop),
+            zoomed.clone(),
+            mirrored(&zoomed),
+        ]
+    }
+
+    /// What an [`Recipe::EvalViews`] recipe makes with `views` views per image; `None` for
+    /// every other recipe.
+    pub fn eval_view_set(&self, views: usize) -> Option<EvalViewSet> {
+        match *self {
+            Recipe::EvalViews { scaled, .. } => Some(EvalViewSet { views, scaled }),
+            _ => None,
+        }
+    }
+
+    /// The validated pipeline of [`Recipe::view_ops`].
     pub fn pipeline(&self) -> Result<Pipeline, AugmentError> {
-        Pipeline::new(self.ops())
+        Pipeline::per_view(self.view_ops())
     }
 }
 

@@ -4,6 +4,7 @@ mod batch;
 mod color;
 mod geometry;
 mod randaug;
+mod views;
 
 use crate::augment::image::{Image, Scratch};
 

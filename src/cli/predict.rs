@@ -285,7 +285,7 @@ fn predict_with(
     let mut writer = output::PredictionWriter::create(out)?;
     let indices: Vec<usize> = (0..images.len()).collect();
     for chunk in indices.chunks(batch) {
-        let x = images.model_input(chunk, sizes, &pool, device)?;
+        let x = images.model_input(chunk, sizes, None, &pool, device)?;
         let probs = classify(&x)?;
         let values: Vec<f32> = probs.flatten_all()?.to_vec1()?;
         if values.is_empty() || !values.len().is_multiple_of(chunk.len()) {

@@ -21,7 +21,7 @@ pub use error::{DataError, Result};
 pub use fingerprint::fingerprint_path;
 pub use folder::ImageFolder;
 pub use resize::resize_rgb8;
-pub use tensors::{FeatureBatch, NeighbourTable, ViewBatch};
+pub use tensors::{EvalViewSet, FeatureBatch, NeighbourTable, ViewBatch};
 pub use tolerant::SkipUnreadable;
 
 pub use decode::decode_rgb_resized;

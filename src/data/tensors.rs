@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::DatasetNames;
 
 /// Augmented views of a batch of images, ready for an encoder.
@@ -36,6 +38,19 @@ pub struct ViewBatch {
     /// The (height, width) of the images every view is the central crop of (an `Eval`
     /// recipe), so new images can be cut the same way; `None` for randomised views.
     pub cropped_from: Option<(u32, u32)>,
+    /// The fixed views of an `EvalViews` recipe, whose embeddings are averaged; `None` for
+    /// every other recipe.
+    pub eval_views: Option<EvalViewSet>,
+}
+
+/// How many views an `EvalViews` recipe made per image, and how it scaled the image for its
+/// views 2 and 3: carried with the views so that new images can be embedded the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalViewSet {
+    /// Views per image (1 to 4).
+    pub views: usize,
+    /// The `(width, height)` images were scaled to before views 2 and 3.
+    pub scaled: (u32, u32),
 }
 
 impl ViewBatch {
@@ -148,6 +163,7 @@ mod tests {
             epoch_size: 0,
             names: None,
             cropped_from: None,
+            eval_views: None,
         };
         assert_eq!(batch.view(0, 2), &[4.0, 5.0]);
         assert_eq!(batch.view(1, 0), &[6.0, 7.0]);

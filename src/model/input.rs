@@ -58,6 +58,7 @@ mod tests {
             epoch_size: 0,
             names: None,
             cropped_from: None,
+            eval_views: None,
         };
         let t = views_to_nhwc(&batch, &Device::Cpu).unwrap();
         assert_eq!(t.dims(), &[2, 1, 2, 2]);

@@ -1,6 +1,8 @@
 //! `Encode`: runs a trained encoder over evaluation views (no augmentation: an `Augment`
 //! with the `Eval` recipe) in evaluation mode and sends L2-normalised feature batches — the
-//! input of neighbour mining. Also streams them into `features.npy` (`<f4`, N×D) in its
+//! input of neighbour mining. With several views per image (`EvalViews`: the image, its
+//! mirror image and a wider crop of both) each image's vector is the normalised mean of
+//! its views' normalised vectors. Also streams them into `features.npy` (`<f4`, N×D) in its
 //! run folder, in arrival order, with `indices.npy` giving each row's dataset index. With
 //! `output: Clusters` it reads a cluster model (from `Scan`) instead and emits each image's
 //! cluster probabilities under the selected head (not normalised). `encoder.json` records
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{BuildContext, InputPort, Operator, ParamDoc, ParamError};
 use crate::data::npy::NpyRowWriter;
 use crate::data::{FeatureBatch, ViewBatch};
-use crate::model::input::first_views_to_nhwc;
+use crate::model::input::{first_views_to_nhwc, views_to_nhwc};
 use crate::model::network::ContrastiveModel;
 use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
@@ -66,7 +68,7 @@ impl Operator for Encode {
             field: "input",
             payload: PortType::Views,
             required: true,
-            doc: "evaluation views (the first view of each image is encoded)",
+            doc: "evaluation views (several views of an image are embedded and averaged; `Clusters` takes one)",
         },
         InputPort {
             field: "model",
@@ -137,6 +139,7 @@ impl Encode {
             output: self.params.output,
             input_size: (batch.height, batch.width),
             cropped_from: batch.cropped_from,
+            eval_views: batch.eval_views,
         };
         let dir = ctx.run_dir();
         provenance::save(&record, dir, ENCODER_FILE)
@@ -144,26 +147,39 @@ impl Encode {
         NpyRowWriter::create(&dir.join("features.npy"), dim).map_err(failed)
     }
 
-    /// The first view of every image in `batch`, embedded and L2-normalised (cluster
-    /// probabilities are left as they are).
+    /// Every image in `batch` embedded and L2-normalised, its views averaged (cluster
+    /// probabilities are left as they are, from the only view).
     fn embed(
         &self,
         model: &Loaded,
         batch: &ViewBatch,
         device: &candle_core::Device,
     ) -> Result<FeatureBatch, OpError> {
-        let x = first_views_to_nhwc(batch, device).map_err(failed)?;
-        let z = match (model, self.params.output) {
-            (Loaded::Contrastive(m), EncodeOutput::Features) => m.features(&x),
-            (Loaded::Contrastive(m), _) => m.forward(&x, false),
-            (Loaded::Cluster(m), _) => m.probabilities(&x),
-        }
-        .map_err(failed)?;
-        let dim = z.dim(1).map_err(failed)?;
-        let mut data: Vec<f32> = z.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?;
-        if matches!(model, Loaded::Contrastive(_)) {
-            normalise_rows(&mut data, dim);
-        }
+        let (dim, data) = match model {
+            Loaded::Contrastive(m) => {
+                let x = views_to_nhwc(batch, device).map_err(failed)?;
+                let z = match self.params.output {
+                    EncodeOutput::Features => m.features(&x),
+                    _ => m.forward(&x, false),
+                }
+                .map_err(failed)?;
+                let dim = z.dim(1).map_err(failed)?;
+                let rows: Vec<f32> = z.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?;
+                (dim, mean_of_views(rows, dim, batch.views))
+            }
+            Loaded::Cluster(m) => {
+                if batch.views > 1 {
+                    return Err(OpError::Failed(format!("`output: Clusters` embeds one view per image, but `input` sends {} (an `EvalViews` recipe belongs to mining)", batch.views)));
+                }
+                let x = first_views_to_nhwc(batch, device).map_err(failed)?;
+                let p = m.probabilities(&x).map_err(failed)?;
+                let dim = p.dim(1).map_err(failed)?;
+                (
+                    dim,
+                    p.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?,
+                )
+            }
+        };
         Ok(FeatureBatch {
             dim,
             data,
@@ -172,6 +188,23 @@ impl Encode {
             names: batch.names.clone(),
         })
     }
+}
+
+/// `rows` holds `views` view-major blocks of one row of `dim` values per image: each row is
+/// scaled to unit length, the views of each image are averaged and the mean is scaled to
+/// unit length again (one view: just normalised).
+pub fn mean_of_views(mut rows: Vec<f32>, dim: usize, views: usize) -> Vec<f32> {
+    normalise_rows(&mut rows, dim);
+    if views <= 1 {
+        return rows;
+    }
+    let block = rows.len() / views;
+    let mut mean = rows[..block].to_vec();
+    for view in rows.chunks_exact(block).skip(1) {
+        mean.iter_mut().zip(view).for_each(|(m, v)| *m += v);
+    }
+    normalise_rows(&mut mean, dim);
+    mean
 }
 
 /// Scales each row to unit length (rows of zeros stay zero; mining reports them).
@@ -186,4 +219,23 @@ fn normalise_rows(data: &mut [f32], dim: usize) {
 
 fn failed(error: impl std::fmt::Display) -> OpError {
     OpError::Failed(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_of_views;
+
+    #[test]
+    fn the_views_of_an_image_are_normalised_averaged_and_normalised_again() {
+        // Two images, dim 2, two views laid out view-major: [view 0: a, b][view 1: a, b].
+        let rows = vec![3.0, 4.0, 0.0, 2.0, 0.0, 5.0, 1.0, 0.0];
+        let mean = mean_of_views(rows, 2, 2);
+        // a: (0.6, 0.8) + (0, 1) = (0.6, 1.8); b: (0, 1) + (1, 0) = (1, 1).
+        let a = (0.6f32 * 0.6 + 1.8 * 1.8).sqrt();
+        let expected = [0.6 / a, 1.8 / a, 0.5f32.sqrt(), 0.5f32.sqrt()];
+        for (m, e) in mean.iter().zip(expected) {
+            assert!((m - e).abs() < 1e-6, "{mean:?}");
+        }
+        assert_eq!(mean_of_views(vec![0.0, 2.0], 2, 1), vec![0.0, 1.0]);
+    }
 }

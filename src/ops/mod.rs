@@ -45,7 +45,7 @@ pub use view_stats::ViewStats;
 pub use features::{FeatureSource, Features, FeaturesParams};
 pub use knn::{IndexKind, Knn, KnnParams, AUTO_EXACT_MAX};
 
-pub use encode::{Encode, EncodeOutput, EncodeParams};
+pub use encode::{mean_of_views, Encode, EncodeOutput, EncodeParams};
 pub use simclr::{SimClr, SimClrParams};
 
 mod evaluate;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::encode::EncodeOutput;
+use crate::data::EvalViewSet;
 use crate::fsutil::write_atomic;
 use crate::model::ModelArtifact;
 
@@ -30,6 +31,10 @@ pub struct EncoderRecord {
     /// they were (`Eval` views): `predict` scales new images to it before the crop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cropped_from: Option<(u32, u32)>,
+    /// The fixed views (`EvalViews`) whose normalised mean each vector is; left out for
+    /// one view per image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_views: Option<EvalViewSet>,
 }
 
 /// The feature vectors a `Knn` node indexed.
@@ -90,6 +95,10 @@ mod tests {
             output: EncodeOutput::Projection,
             input_size: (24, 24),
             cropped_from: Some((32, 32)),
+            eval_views: Some(EvalViewSet {
+                views: 4,
+                scaled: (28, 28),
+            }),
         };
         save(&record, dir.path(), ENCODER_FILE).unwrap();
         let source = feature_source(dir.path()).unwrap().unwrap();

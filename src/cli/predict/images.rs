@@ -1,15 +1,17 @@
 //! The images `predict` reads: an ImageFolder tree or archive (class sub-folders, whose
 //! names are ignored), or a flat folder of JPEG/PNG files; each batch decoded, resized to
-//! the model's input size and turned into its (B, H, W, 3) input by the `Eval` recipe.
+//! the model's input size and turned into its (B, H, W, 3) input by the `Eval` recipe (or
+//! into the (V·B, H, W, 3) views of an `EvalViews` recipe).
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use scanflow::augment::{augment_batch, Recipe};
 use scanflow::data::{
-    decode_rgb_resized, probe_size, read_batch, DataError, Dataset, ImageFolder, ViewBatch,
+    decode_rgb_resized, probe_size, read_batch, DataError, Dataset, EvalViewSet, ImageFolder,
+    ViewBatch,
 };
-use scanflow::model::input::first_views_to_nhwc;
+use scanflow::model::input::views_to_nhwc;
 
 use super::{InputSizes, PredictError};
 
@@ -53,11 +55,12 @@ impl NewImages {
 
     /// Images `indices` as model input: decoded, resized to `sizes.source`, centre-cropped
     /// to `sizes.view` and normalised (the `Eval` recipe), as a (B, H, W, 3) tensor on
-    /// `device`.
+    /// `device`; with `eval_views`, that recipe's V views of each, (V·B, H, W, 3) view-major.
     pub fn model_input(
         &self,
         indices: &[usize],
         sizes: InputSizes,
+        eval_views: Option<EvalViewSet>,
         pool: &rayon::ThreadPool,
         device: &Device,
     ) -> Result<Tensor, PredictError> {
@@ -70,16 +73,23 @@ impl NewImages {
             pool,
         )?;
         let (width, height) = sizes.view;
-        let pipeline = Recipe::Eval {
-            size: (width, height),
-        }
-        .pipeline()
-        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let size = (width, height);
+        let (recipe, views) = match eval_views {
+            Some(set) => (
+                Recipe::EvalViews {
+                    size,
+                    scaled: set.scaled,
+                },
+                set.views,
+            ),
+            None => (Recipe::Eval { size }, 1),
+        };
+        let msg = |e: scanflow::augment::AugmentError| candle_core::Error::Msg(e.to_string());
+        let pipeline = recipe.pipeline().map_err(msg)?;
         let mut data = Vec::new();
-        augment_batch(&pipeline, &batch, 1, 0, 0, pool, &mut data)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        augment_batch(&pipeline, &batch, views, 0, 0, pool, &mut data).map_err(msg)?;
         let views = ViewBatch {
-            views: 1,
+            views,
             batch: batch.len(),
             channels: 3,
             height,
@@ -91,8 +101,9 @@ impl NewImages {
             epoch_size: 0,
             names: None,
             cropped_from: None,
+            eval_views,
         };
-        Ok(first_views_to_nhwc(&views, device)?)
+        Ok(views_to_nhwc(&views, device)?)
     }
 }
 

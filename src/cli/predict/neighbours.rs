@@ -1,7 +1,7 @@
 //! `predict` against a `Knn` node's run folder: each new image's nearest points among those
 //! the node indexed. The node's `source.json` says which `Encode` node made the indexed
-//! vectors (model, output, view size); the new images go through the same model and
-//! output, then the saved HNSW index is queried (no rebuild) — or, when the node searched
+//! vectors (model, output, view size, views averaged); the new images go through the same
+//! model, output and views, then the saved HNSW index is queried (no rebuild) — or, when the node searched
 //! exactly, the indexed vectors themselves. CSV: `file,neighbour_1,similarity_1,…` with
 //! each neighbour's dataset index, most similar first.
 
@@ -16,7 +16,7 @@ use scanflow::knn::{exact, gather, KnnError, UnitRows};
 use scanflow::model::network::ContrastiveModel;
 use scanflow::model::ClusterModel;
 use scanflow::ops::provenance::{self, IndexedFeatures, SOURCE_FILE};
-use scanflow::ops::EncodeOutput;
+use scanflow::ops::{mean_of_views, EncodeOutput};
 use scanflow::report::csv_field;
 
 use super::images::NewImages;
@@ -55,9 +55,10 @@ pub fn predict(args: &PredictArgs) -> Result<usize, PredictError> {
     let mut writer = PredictionWriter::create(&args.out)?;
     let order: Vec<usize> = (0..images.len()).collect();
     for chunk in order.chunks(args.batch as usize) {
-        let x = images.model_input(chunk, sizes, &pool, &device)?;
+        let views = source.encoder.eval_views;
+        let x = images.model_input(chunk, sizes, views, &pool, &device)?;
         let names: Vec<String> = chunk.iter().map(|&i| images.name(i)).collect();
-        let queries = embed.unit_rows(&x, &names)?;
+        let queries = embed.unit_rows(&x, views.map_or(1, |v| v.views), &names)?;
         let table = search
             .query(&indexed.rows, &queries, k, &pool)
             .map_err(knn(run))?;
@@ -171,8 +172,14 @@ impl Embedder {
         })
     }
 
-    /// The images' vectors, L2-normalised; a degenerate one is named by its file.
-    fn unit_rows(&self, x: &Tensor, names: &[String]) -> Result<UnitRows, PredictError> {
+    /// The images' vectors, L2-normalised (the mean of their `views` views, `x` holding
+    /// them view-major); a degenerate one is named by its file.
+    fn unit_rows(
+        &self,
+        x: &Tensor,
+        views: usize,
+        names: &[String],
+    ) -> Result<UnitRows, PredictError> {
         let z = match self {
             Embedder::Contrastive(m, EncodeOutput::Features) => m.features(x),
             Embedder::Contrastive(m, _) => m.forward(x, false),
@@ -180,7 +187,7 @@ impl Embedder {
         };
         let z = z.map_err(|e| PredictError::Tensor(candle_core::Error::Msg(e.to_string())))?;
         let dim = z.dim(1)?;
-        let values: Vec<f32> = z.flatten_all()?.to_vec1()?;
+        let values = mean_of_views(z.flatten_all()?.to_vec1()?, dim, views);
         UnitRows::normalise(values, dim).map_err(|e| match e {
             KnnError::NonFinite { row, .. } | KnnError::ZeroNorm { row } => {
                 PredictError::Degenerate {

@@ -58,7 +58,7 @@ impl Operator for Augment {
         },
         ParamDoc {
             name: "recipe",
-            ty: "SimClr(size, crop_scale) | ScanStrong(size) | Keras(size) | Custom([op, …])",
+            ty: "SimClr(size, crop_scale) | ScanStrong(size) | Keras(size) | Eval(size) | EvalViews(size, scaled) | Custom([op, …])",
             doc: "the augmentation",
         },
         ParamDoc {
@@ -97,6 +97,9 @@ impl Operator for Augment {
         let pipeline = params.recipe.pipeline().map_err(|e| {
             errors.push(ParamError::new("recipe", e.to_string()));
         });
+        if let Ok(pipeline) = &pipeline {
+            check_distinct_views(pipeline, params.views, &mut errors);
+        }
         match pipeline {
             Ok(pipeline) if errors.is_empty() => Ok(Augment { params, pipeline }),
             _ => Err(errors),
@@ -132,6 +135,7 @@ impl Operator for Augment {
                 epoch_size: batch.epoch_size,
                 names: batch.names.clone(),
                 cropped_from: self.crops_centre().then_some((batch.height, batch.width)),
+                eval_views: self.params.recipe.eval_view_set(self.params.views),
             };
             ctx.send(Payload::Views(Arc::new(out)))?;
         }
@@ -140,9 +144,13 @@ impl Operator for Augment {
 }
 
 impl Augment {
-    /// Whether every view is the central crop of its image (the `Eval` recipe).
+    /// Whether view 0 is the central crop of its image (the `Eval` and `EvalViews`
+    /// recipes).
     fn crops_centre(&self) -> bool {
-        matches!(self.params.recipe, Recipe::Eval { .. })
+        matches!(
+            self.params.recipe,
+            Recipe::Eval { .. } | Recipe::EvalViews { .. }
+        )
     }
 
     /// The views of one batch into `data`; returns their `(width, height)`.
@@ -192,17 +200,31 @@ impl Augment {
         let (Some(mean), Some(std)) = (mean, std) else {
             return Err(OpError::Failed("`normalize_from` must send `mean` and `std` lists of 3 numbers (as ChannelStats does)".into()));
         };
-        let ops = self
+        let with_stats = |op: &AugmentOp| match op {
+            AugmentOp::Normalize { .. } => AugmentOp::Normalize { mean, std },
+            other => other.clone(),
+        };
+        let views = self
             .pipeline
-            .ops()
+            .view_ops()
             .iter()
-            .map(|op| match op {
-                AugmentOp::Normalize { .. } => AugmentOp::Normalize { mean, std },
-                other => other.clone(),
-            })
+            .map(|ops| ops.iter().map(with_stats).collect())
             .collect();
-        self.pipeline = Pipeline::new(ops).map_err(|e| OpError::Failed(e.to_string()))?;
+        self.pipeline = Pipeline::per_view(views).map_err(|e| OpError::Failed(e.to_string()))?;
         Ok(())
+    }
+}
+
+/// A recipe with distinct views (`EvalViews`) makes at most that many per image.
+fn check_distinct_views(pipeline: &Pipeline, views: usize, errors: &mut Vec<ParamError>) {
+    let distinct = pipeline.distinct_views();
+    if distinct > 1 && views > distinct {
+        errors.push(ParamError::new(
+            "views",
+            format!(
+                "the recipe makes {distinct} distinct views per image; ask for at most {distinct}"
+            ),
+        ));
     }
 }
 
