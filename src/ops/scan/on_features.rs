@@ -6,8 +6,8 @@
 //! (and, for projections, the pretext's projection head) in a cluster model that
 //! normalises its features the same way, sent on like the pair-trained one.
 //! Needs `update_encoder: false`; each anchor's neighbour is drawn from its whole mined list.
-//! The learning rate stays constant (`schedule` shapes pair training only) and no checkpoint
-//! is written: the whole step takes seconds to a minute.
+//! `schedule` spans `epochs`; no checkpoint is written: the whole step takes seconds to a
+//! minute.
 
 use std::sync::Arc;
 
@@ -123,6 +123,7 @@ fn heads_params(params: &ScanParams, k: usize) -> ScanFeaturesParams {
         top: k,
         loss: params.loss,
         optimizer: params.optimizer,
+        schedule: params.schedule,
         epochs: params.epochs,
         budget_minutes: params.budget_minutes,
         hidden: params.hidden,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::loss::scan::ScanLossKind;
 use crate::model::optim::OptimizerKind;
+use crate::model::schedule::ScheduleKind;
 use crate::ops::scan::check_heads;
 use crate::ops::{ParamDoc, ParamError};
 
@@ -25,9 +26,13 @@ pub struct ScanFeaturesParams {
     /// The clustering loss.
     #[serde(default)]
     pub loss: ScanLossKind,
-    /// The optimiser (constant learning rate).
+    /// The optimiser.
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerKind,
+    /// The learning-rate schedule, over `epochs` (a budget that ends training sooner cuts
+    /// it short).
+    #[serde(default)]
+    pub schedule: ScheduleKind,
     /// Hidden units per head (`Linear(D, K) → ReLU → Linear(K, C)`); none: linear heads.
     #[serde(default)]
     pub hidden: Option<usize>,
@@ -81,6 +86,7 @@ impl Default for ScanFeaturesParams {
             top: default_top(),
             loss: ScanLossKind::default(),
             optimizer: default_optimizer(),
+            schedule: ScheduleKind::Constant,
             hidden: None,
             consensus: false,
             batch: default_batch(),
@@ -112,6 +118,13 @@ pub(crate) const HIDDEN_DOC: ParamDoc = ParamDoc { name: "hidden", ty: "Option<u
 /// The documentation of `consensus`, shared with `Scan`.
 pub(crate) const CONSENSUS_DOC: ParamDoc = ParamDoc { name: "consensus", ty: "bool", doc: "false: keep the head with the lowest training loss (SCAN); true: predict by all of them — each head's clusters matched to a common numbering on the training features, their probabilities averaged (selection by loss is close to a draw on weak features)" };
 
+/// The documentation of `schedule` on fixed features, shared with `Scan`.
+pub(crate) const SCHEDULE_DOC: ParamDoc = ParamDoc {
+    name: "schedule",
+    ty: "Constant | Cosine(warmup_epochs, min_lr_factor) | KerasCosineDecay(alpha, decay_steps)",
+    doc: "the learning-rate schedule over `epochs` (SCAN keeps the rate constant)",
+};
+
 /// The documentation `scanflow ops` prints.
 pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "clusters", ty: "usize", doc: "clusters per head, at least 2" },
@@ -119,7 +132,8 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "entropy_weight", ty: "f64", doc: "weight of the entropy of the mean prediction (ignored by the Keras loss)" },
     ParamDoc { name: "top", ty: "usize", doc: "each anchor's neighbour is drawn from its first `top` mined neighbours (at most the table's k)" },
     ParamDoc { name: "loss", ty: "Scan | Keras", doc: "SCAN's −log⟨p_a, p_n⟩ − w·H, or the Keras example's as written" },
-    ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(..) | AdamW(..)", doc: "the optimiser, at a constant learning rate (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
+    ParamDoc { name: "optimizer", ty: "Sgd(..) | Adam(..) | AdamW(..)", doc: "the optimiser (SCAN: Adam lr 1e-4, weight decay 1e-4)" },
+    SCHEDULE_DOC,
     HIDDEN_DOC,
     CONSENSUS_DOC,
     ParamDoc { name: "batch", ty: "usize", doc: "anchors per step" },

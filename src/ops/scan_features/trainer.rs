@@ -125,6 +125,8 @@ pub struct Trainer {
     optimizer: Box<dyn Optimizer>,
     params: ScanFeaturesParams,
     rng: SplitMix64,
+    /// Optimiser steps taken (the schedule's position).
+    step: u64,
 }
 
 impl Trainer {
@@ -164,6 +166,7 @@ impl Trainer {
             optimizer,
             params: params.clone(),
             rng,
+            step: 0,
         })
     }
 
@@ -196,7 +199,13 @@ impl Trainer {
         let mut sums = vec![HeadLoss::default(); self.layers.heads_and_clusters().0];
         let mut x = Vec::with_capacity(2 * self.params.batch * dim);
         let steps = order.len().div_ceil(self.params.batch);
+        let total = self.params.epochs * steps as u64;
         for anchors in order.chunks(self.params.batch) {
+            let base = self.params.optimizer.base_lr();
+            let lr = self
+                .params
+                .schedule
+                .lr_at(base, self.step, total, steps as u64);
             x.clear();
             anchors
                 .iter()
@@ -205,7 +214,7 @@ impl Trainer {
                 let n = table.neighbours(a)[self.rng.below(top)] as usize;
                 x.extend_from_slice(&features[n * dim..(n + 1) * dim]);
             }
-            for (sum, loss) in sums.iter_mut().zip(self.step(&x)?) {
+            for (sum, loss) in sums.iter_mut().zip(self.step(&x, lr)?) {
                 sum.consistency += loss.consistency / steps as f64;
                 sum.entropy += loss.entropy / steps as f64;
                 sum.total += loss.total / steps as f64;
@@ -214,8 +223,8 @@ impl Trainer {
         Ok(sums)
     }
 
-    /// One optimiser step on the `2B` rows `x`.
-    fn step(&mut self, x: &[f32]) -> candle_core::Result<Vec<HeadLoss>> {
+    /// One optimiser step at rate `lr` on the `2B` rows `x`.
+    fn step(&mut self, x: &[f32], lr: f64) -> candle_core::Result<Vec<HeadLoss>> {
         let values = self.weights()?;
         let (grads, losses) = self.layers.step(&values, x, &self.params);
         let mut store = GradStore::default();
@@ -223,8 +232,59 @@ impl Trainer {
             let grad = Tensor::from_vec(grad, var.shape(), &Device::Cpu)?;
             store.insert(var.as_tensor(), grad);
         }
-        self.optimizer
-            .step(&store, self.params.optimizer.base_lr())?;
+        self.optimizer.step(&store, lr)?;
+        self.step += 1;
         Ok(losses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schedule::ScheduleKind;
+
+    /// The weights after two epochs on 40 random 4-d points, each point's neighbours the
+    /// next two, with `schedule`.
+    fn trained(schedule: ScheduleKind) -> Vec<Vec<f32>> {
+        let mut rng = SplitMix64::new(5);
+        let features: Vec<f32> = (0..40 * 4).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
+        let indices = (0..40u32)
+            .flat_map(|i| [(i + 1) % 40, (i + 2) % 40])
+            .collect();
+        let table = NeighbourTable {
+            k: 2,
+            indices,
+            similarities: vec![1.0; 80],
+            labels: None,
+            ids: None,
+        };
+        let params = ScanFeaturesParams {
+            clusters: 3,
+            heads: 2,
+            batch: 8,
+            epochs: 2,
+            schedule,
+            ..ScanFeaturesParams::default()
+        };
+        let mut trainer = Trainer::new(&params, 4, 1).unwrap();
+        for _ in 0..2 {
+            trainer.epoch(&features, &table).unwrap();
+        }
+        trainer.weights().unwrap()
+    }
+
+    #[test]
+    fn the_schedule_sets_each_steps_rate() {
+        let constant = trained(ScheduleKind::Constant);
+        let flat_cosine = trained(ScheduleKind::Cosine {
+            warmup_epochs: 0,
+            min_lr_factor: 1.0,
+        });
+        assert_eq!(constant, flat_cosine);
+        let cosine = trained(ScheduleKind::Cosine {
+            warmup_epochs: 0,
+            min_lr_factor: 0.0,
+        });
+        assert_ne!(constant, cosine);
     }
 }
