@@ -27,6 +27,11 @@ fn nodes(features: &str, scan: &str) -> String {
 
 const HEADS: &str = ", clusters: 4, heads: 3, update_encoder: false, epochs: 3";
 
+/// `averaged`: the projections of the mined images as the mean of two views of each.
+const AVERAGED_VIEWS: &str = r#"
+        "averaged-views": Augment(input: "eval", views: 2, recipe: EvalViews(size: (32, 32), scaled: (36, 36))),
+        "averaged": Encode(input: "averaged-views", model: "pretext"),"#;
+
 /// Runs the tiny graph with `scan-f` training heads of `heads` on the node `features` into
 /// a temporary folder; returns it (keep it alive), the graph's run folder and `scan-f`'s
 /// `model.json`.
@@ -180,6 +185,10 @@ fn miswired_feature_scans_are_refused_with_the_fix() {
         (
             nodes("clusters", HEADS),
             "`output: Features` or `Projection`",
+        ),
+        (
+            AVERAGED_VIEWS.to_string() + &nodes("averaged", HEADS),
+            "averages 2 views of each image (`EvalViews`)",
         ),
     ];
     for (extra, expected) in cases {

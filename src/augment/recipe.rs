@@ -78,7 +78,7 @@ impl Default for Recipe {
 }
 
 impl Recipe {
-    /// The recipe's operations, in order.
+    /// The recipe's operations, in order (view 0's for [`Recipe::EvalViews`]).
     pub fn ops(&self) -> Vec<AugmentOp> {
         let normalize = AugmentOp::Normalize {
             mean: CIFAR10_MEAN,

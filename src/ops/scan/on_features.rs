@@ -83,8 +83,8 @@ pub(super) fn check_wiring(ctx: &Context, params: &ScanParams) -> Result<(), OpE
     Err(fail(ctx, problem))
 }
 
-/// The record the `Encode` node feeding `features` left: it must have run `pretext` and
-/// emitted encoder features (what the cluster model's heads will read).
+/// The record the `Encode` node feeding `features` left: it must have run `pretext` on one
+/// view per image and emitted encoder features (what the cluster model's heads will read).
 fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecord, OpError> {
     let node = ctx.source("features").unwrap_or("?").to_string();
     let dir = ctx.run_dir().parent().map(|graph| graph.join(&node));
@@ -108,6 +108,10 @@ fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecor
             record.output,
             record.model.weights.display()
         );
+        return Err(fail(ctx, message));
+    }
+    if let Some(set) = record.eval_views {
+        let message = format!("`features` (node `{node}`) averages {} views of each image (`EvalViews`), but the cluster model embeds one view, so its predictions would not match what the heads learned: feed `features` from an `Eval` view and mine the `neighbours` on the averaged views if you want them", set.views);
         return Err(fail(ctx, message));
     }
     Ok(record)
