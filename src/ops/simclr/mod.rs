@@ -80,6 +80,7 @@ impl Operator for SimClr {
         let mut params = self.params.clone();
         params.init = self.init.map(|p| p.display().to_string());
         let mut trainer = Trainer::new(&params, ctx.seed(), device.clone())?;
+        let _precision = crate::linalg::precision::scoped(params.precision);
         let checkpoints = ctx.run_dir().join("checkpoints");
         if let Some(path) = trainer.resume(&checkpoints, ctx.cache_key())? {
             ctx.set_status(format!(
@@ -155,6 +156,9 @@ impl Run<'_> {
     /// Logs the finished epoch, checkpoints and monitors when due.
     fn end_epoch(&mut self) -> Result<(), OpError> {
         let mut summary = self.trainer.finish_epoch();
+        if !self.params.precision.is_f32() {
+            summary["precision"] = json!(self.params.precision.effective());
+        }
         let epoch = self.trainer.progress.epoch;
         let due = |every: u64| every > 0 && epoch.is_multiple_of(every);
         if due(self.params.monitor_every) && self.monitor.complete() {

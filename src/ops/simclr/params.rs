@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::Precision;
 use crate::model::encoder::EncoderKind;
 use crate::model::head::HeadKind;
 use crate::model::loss::LossKind;
@@ -49,6 +50,10 @@ pub struct SimClrParams {
     /// A safetensors file to initialise the encoder from (see the model format docs).
     #[serde(default)]
     pub init: Option<String>,
+    /// The precision of the convolutions' matrix products on the CPU (left out of the cache
+    /// key when f32, so graphs written before it keep their cached results).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 fn default_temperature() -> f64 {
@@ -90,6 +95,7 @@ impl Default for SimClrParams {
             monitor_every: one(),
             monitor_k: default_monitor_k(),
             init: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -123,4 +129,5 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "monitor_every", ty: "u64", doc: "epochs between kNN monitor reports (needs the `monitor` input)" },
     ParamDoc { name: "monitor_k", ty: "usize", doc: "neighbours voting in the kNN monitor" },
     ParamDoc { name: "init", ty: "Option<path>", doc: "safetensors file to initialise the encoder from" },
+    ParamDoc { name: "precision", ty: "F32 | Bf16", doc: "convolutions on the CPU multiply f32, or bf16 operands summed in f32 on AMX tiles (f32 where the CPU has no AMX; the log says which ran)" },
 ];

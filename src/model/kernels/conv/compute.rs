@@ -2,7 +2,9 @@
 //! partition of a batch into chunks of whole images (about [`COLS_BUDGET`] patch values
 //! each, so a chunk's patch matrix stays in cache), and per chunk one im2col and one GEMM.
 //! Chunks run in parallel on rayon; the partition depends on the shapes only, so results
-//! are bit-identical run to run and for any thread count.
+//! are bit-identical run to run and for any thread count. The GEMMs run at the precision
+//! the calling thread set (see [`crate::linalg::precision`]), read once per call because
+//! the chunks run on rayon's threads.
 
 use std::mem::MaybeUninit;
 
@@ -11,7 +13,7 @@ use rayon::prelude::*;
 
 use super::super::cpu::{uninit_vec, with_scratch};
 use super::super::im2col::Geometry;
-use crate::linalg::{matmul, matmul_into, Mat};
+use crate::linalg::{matmul_at, matmul_into_at, precision, Mat, Precision};
 
 /// Patch-matrix values one chunk aims at (2 MiB of f32).
 const COLS_BUDGET: usize = 1 << 19;
@@ -74,13 +76,14 @@ pub(in crate::model::kernels) fn forward(
         return Ok(vec![0f32; len]);
     }
     let inner = plan.gemm_threads(plan.chunks, threads);
+    let at = precision::current();
     // SAFETY: the output and `x` split into the same number of chunks of whole images, and
     // `forward_chunk` writes all of each chunk's output.
     unsafe {
         uninit_vec(len, |out| {
             out.par_chunks_mut(out_step)
                 .zip(x.par_chunks(x_step))
-                .try_for_each(|(out, x)| forward_chunk(g, x, w, out, inner))
+                .try_for_each(|(out, x)| forward_chunk(g, (x, w), out, (at, inner)))
         })
     }
 }
@@ -89,10 +92,9 @@ pub(in crate::model::kernels) fn forward(
 /// writes every output value.
 fn forward_chunk(
     g: &Geometry,
-    x: &[f32],
-    w: &[f32],
+    (x, w): (&[f32], &[f32]),
     out: &mut [MaybeUninit<f32>],
-    threads: usize,
+    (at, threads): (Precision, usize),
 ) -> Result<()> {
     let rows = out.len() / g.cout;
     let (o, c, wt) = (
@@ -101,11 +103,11 @@ fn forward_chunk(
         Mat::rows(g.cout, g.k()).t(),
     );
     if g.is_pointwise() {
-        return Ok(matmul_into((out, o), (x, c), (w, wt), threads)?);
+        return Ok(matmul_into_at(at, (out, o), (x, c), (w, wt), threads)?);
     }
     with_scratch(rows * g.k(), |cols| {
         g.im2col(x, cols);
-        Ok(matmul_into((out, o), (cols, c), (w, wt), threads)?)
+        Ok(matmul_into_at(at, (out, o), (cols, c), (w, wt), threads)?)
     })
 }
 
@@ -126,6 +128,7 @@ pub(in crate::model::kernels) fn backward_input(
         return Ok(dx);
     }
     let inner = plan.gemm_threads(plan.chunks, threads);
+    let at = precision::current();
     let wm = Mat::rows(g.cout, g.k());
     dx.par_chunks_mut(dx_step)
         .zip(dy.par_chunks(dy_step))
@@ -133,10 +136,10 @@ pub(in crate::model::kernels) fn backward_input(
             let rows = dy.len() / g.cout;
             let (d, c) = (Mat::rows(rows, g.cout), Mat::rows(rows, g.k()));
             if g.is_pointwise() {
-                return matmul((dx, c), (dy, d), (w, wm), false, inner);
+                return matmul_at(at, (dx, c), (dy, d), (w, wm), false, inner);
             }
             with_scratch(rows * g.k(), |cols| {
-                matmul((cols, c), (dy, d), (w, wm), false, inner)?;
+                matmul_at(at, (cols, c), (dy, d), (w, wm), false, inner)?;
                 g.col2im(cols, dx);
                 Ok(())
             })
@@ -161,7 +164,7 @@ pub(in crate::model::kernels) fn backward_weight(
     if per_lane == 0 || lanes == 0 {
         return Ok(partial);
     }
-    let inner = plan.gemm_threads(lanes, threads);
+    let inner = (precision::current(), plan.gemm_threads(lanes, threads));
     partial
         .par_chunks_mut(per_lane)
         .enumerate()
@@ -190,7 +193,7 @@ fn weight_chunk(
     dy: &[f32],
     dw: &mut [f32],
     accumulate: bool,
-    inner: usize,
+    (at, inner): (Precision, usize),
 ) -> Result<()> {
     let first = chunk * plan.images;
     let images = plan.images.min(g.batch - first);
@@ -203,10 +206,24 @@ fn weight_chunk(
         Mat::rows(g.cout, g.k()),
     );
     if g.is_pointwise() {
-        return Ok(matmul((dw, out), (dy, d), (x, c), accumulate, inner)?);
+        return Ok(matmul_at(
+            at,
+            (dw, out),
+            (dy, d),
+            (x, c),
+            accumulate,
+            inner,
+        )?);
     }
     with_scratch(rows * g.k(), |cols| {
         g.im2col(x, cols);
-        Ok(matmul((dw, out), (dy, d), (cols, c), accumulate, inner)?)
+        Ok(matmul_at(
+            at,
+            (dw, out),
+            (dy, d),
+            (cols, c),
+            accumulate,
+            inner,
+        )?)
     })
 }

@@ -1,8 +1,15 @@
 //! Dense f32 matrix products on strided views of slices: the one checked, safe wrapper
 //! around the `gemm` crate that the CPU kernels, the exact kNN tiles, k-means and the
-//! cluster heads all call.
+//! cluster heads all call, and around the AMX bf16 kernel the convolutions may use instead
+//! (see [`precision`]).
+
+mod amx;
+pub mod precision;
 
 use std::mem::MaybeUninit;
+
+pub use amx::available as amx_available;
+pub use precision::Precision;
 
 /// Magnitudes below this are stored as 0 where trained values are written (optimiser
 /// updates, the cluster heads' probabilities and gradients). Weights that decay towards 0
@@ -93,8 +100,21 @@ pub fn matmul(
     accumulate: bool,
     threads: usize,
 ) -> Result<(), ShapeMismatch> {
+    matmul_at(Precision::F32, (dst, d), lhs, rhs, accumulate, threads)
+}
+
+/// [`matmul`] at a chosen precision (`Bf16` runs on AMX where [`Precision::effective`]
+/// says so; results then do not depend on `threads` either).
+pub fn matmul_at(
+    precision: Precision,
+    (dst, d): (&mut [f32], Mat),
+    lhs: (&[f32], Mat),
+    rhs: (&[f32], Mat),
+    accumulate: bool,
+    threads: usize,
+) -> Result<(), ShapeMismatch> {
     let dst = (dst.as_mut_ptr(), dst.len());
-    gemm_checked(dst, d, lhs, rhs, accumulate, threads)
+    product_checked(precision, dst, d, lhs, rhs, accumulate, threads)
 }
 
 /// `dst ← lhs · rhs` into memory not yet initialised: gemm never reads the destination
@@ -105,12 +125,25 @@ pub fn matmul_into(
     rhs: (&[f32], Mat),
     threads: usize,
 ) -> Result<(), ShapeMismatch> {
-    let dst = (dst.as_mut_ptr().cast::<f32>(), dst.len());
-    gemm_checked(dst, d, lhs, rhs, false, threads)
+    matmul_into_at(Precision::F32, (dst, d), lhs, rhs, threads)
 }
 
-/// Checks that the views fit their buffers, then calls gemm.
-fn gemm_checked(
+/// [`matmul_into`] at a chosen precision (see [`matmul_at`]).
+pub fn matmul_into_at(
+    precision: Precision,
+    (dst, d): (&mut [MaybeUninit<f32>], Mat),
+    lhs: (&[f32], Mat),
+    rhs: (&[f32], Mat),
+    threads: usize,
+) -> Result<(), ShapeMismatch> {
+    let dst = (dst.as_mut_ptr().cast::<f32>(), dst.len());
+    product_checked(precision, dst, d, lhs, rhs, false, threads)
+}
+
+/// Checks that the views fit their buffers, then calls gemm or the AMX kernel.
+#[allow(clippy::too_many_arguments)]
+fn product_checked(
+    precision: Precision,
     (dst, len): (*mut f32, usize),
     d: Mat,
     (lhs, l): (&[f32], Mat),
@@ -125,6 +158,12 @@ fn gemm_checked(
             lhs: l,
             rhs: r,
         });
+    }
+    if precision.effective() == Precision::Bf16 {
+        // SAFETY: AMX is available (`effective`), and every view fits its buffer (above);
+        // `dst` comes from a unique borrow.
+        unsafe { amx::matmul((dst, d), (lhs, l), (rhs, r), accumulate, threads) };
+        return Ok(());
     }
     let parallelism = match threads > 1 {
         true => gemm::Parallelism::Rayon(threads),

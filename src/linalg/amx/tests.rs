@@ -1,0 +1,123 @@
+use super::super::{matmul, matmul_at, Mat, Precision};
+use super::available;
+
+/// Deterministic values in [-2, 2) with full f32 mantissas.
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 22) as f32 - 2.0
+        })
+        .collect()
+}
+
+fn rounded(v: &[f32]) -> Vec<f32> {
+    v.iter()
+        .map(|&x| half::bf16::from_f32(x).to_f32())
+        .collect()
+}
+
+/// The AMX product against f32 gemm on the bf16-rounded operands: the products are then
+/// exact in both, and only the order of the f32 sums differs.
+fn check(m: usize, n: usize, k: usize, transposed: (bool, bool), accumulate: bool, threads: usize) {
+    let (a, b) = (values(m * k, 1), values(k * n, 2));
+    let l = if transposed.0 {
+        Mat::rows(k, m).t()
+    } else {
+        Mat::rows(m, k)
+    };
+    let r = if transposed.1 {
+        Mat::rows(n, k).t()
+    } else {
+        Mat::rows(k, n)
+    };
+    let start = values(m * n, 3);
+    let (mut want, mut got) = (start.clone(), start);
+    let d = Mat::rows(m, n);
+    matmul(
+        (&mut want, d),
+        (&rounded(&a), l),
+        (&rounded(&b), r),
+        accumulate,
+        1,
+    )
+    .unwrap();
+    matmul_at(
+        Precision::Bf16,
+        (&mut got, d),
+        (&a, l),
+        (&b, r),
+        accumulate,
+        threads,
+    )
+    .unwrap();
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        let tolerance = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * w.abs();
+        assert!(
+            (w - g).abs() <= tolerance,
+            "{m}×{n}×{k} {transposed:?}: element {i}: {g} against {w}"
+        );
+    }
+}
+
+#[test]
+fn products_match_f32_products_of_the_rounded_operands() {
+    if !available() {
+        eprintln!("skipped: this CPU has no AMX (the f32 path is tested elsewhere)");
+        return;
+    }
+    for (m, n, k) in [
+        (1, 1, 1),
+        (32, 32, 32),
+        (45, 70, 27),
+        (300, 64, 288),
+        (64, 1152, 517),
+        (7, 3, 0),
+    ] {
+        for transposed in [(false, false), (false, true), (true, false), (true, true)] {
+            check(m, n, k, transposed, false, 1);
+        }
+        check(m, n, k, (false, true), true, 1);
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    if !available() {
+        eprintln!("skipped: this CPU has no AMX");
+        return;
+    }
+    let (m, n, k) = (1000, 96, 150);
+    let (a, b) = (values(m * k, 4), values(k * n, 5));
+    let run = |threads| {
+        let mut out = vec![0f32; m * n];
+        let d = Mat::rows(m, n);
+        matmul_at(
+            Precision::Bf16,
+            (&mut out, d),
+            (&a, Mat::rows(m, k)),
+            (&b, Mat::rows(k, n)),
+            false,
+            threads,
+        )
+        .unwrap();
+        out
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+    check(m, n, k, (false, false), false, 2);
+}
+
+#[test]
+fn f32_precision_is_the_gemm_product() {
+    let (a, b) = (values(12, 6), values(12, 7));
+    let (mut want, mut got) = (vec![0f32; 9], vec![0f32; 9]);
+    let (l, r, d) = (Mat::rows(3, 4), Mat::rows(4, 3), Mat::rows(3, 3));
+    matmul((&mut want, d), (&a, l), (&b, r), false, 1).unwrap();
+    matmul_at(Precision::F32, (&mut got, d), (&a, l), (&b, r), false, 1).unwrap();
+    assert_eq!(want, got);
+}

@@ -1,0 +1,116 @@
+//! The AMX instructions the kernel uses, as inline assembly (Rust has no stable AMX
+//! intrinsics): the tile configuration, and one 32×32 block of C computed on four
+//! accumulator tiles.
+//!
+//! Tiles 0–3 hold C's four 16×16 f32 quarters, 4–5 two 16×32 bf16 tiles of A, 6–7 two
+//! 16×16 pair tiles of B (VNNI layout, see [`super::pack`]).
+
+use std::arch::asm;
+
+/// Bytes in one row of every tile used here.
+pub(super) const ROW_BYTES: usize = 64;
+/// `u16` values in one packed 16×32 tile of A or B.
+pub(super) const TILE_VALUES: usize = 16 * 32;
+
+/// The 64-byte operand of `ldtilecfg` (palette 1).
+#[repr(C, align(64))]
+struct TileConfig {
+    palette: u8,
+    start_row: u8,
+    reserved: [u8; 14],
+    bytes_per_row: [u16; 16],
+    rows: [u8; 16],
+}
+
+/// Configures tiles 0–7 as 16 rows × 64 bytes on this thread.
+///
+/// # Safety
+/// The CPU must have AMX-TILE and the process the kernel's permission to use it
+/// ([`super::available`] returned true).
+pub(super) unsafe fn configure() {
+    let mut config = TileConfig {
+        palette: 1,
+        start_row: 0,
+        reserved: [0; 14],
+        bytes_per_row: [0; 16],
+        rows: [0; 16],
+    };
+    for tile in 0..8 {
+        config.bytes_per_row[tile] = ROW_BYTES as u16;
+        config.rows[tile] = 16;
+    }
+    // SAFETY: the caller guarantees AMX; the operand is a valid 64-byte configuration.
+    unsafe {
+        asm!("ldtilecfg [{}]", in(reg) &config, options(nostack, readonly, preserves_flags));
+    }
+}
+
+/// Returns the tile registers to their initial state (so the thread's context switches stay
+/// cheap).
+///
+/// # Safety
+/// As [`configure`].
+pub(super) unsafe fn release() {
+    // SAFETY: the caller guarantees AMX.
+    unsafe {
+        asm!("tilerelease", options(nostack, nomem, preserves_flags));
+    }
+}
+
+/// `c (32×32 f32, rows 128 bytes apart) ← Σ_kb A_kb · B_kb` over `k_blocks` steps of 32.
+///
+/// `a` holds, per step, the block's 32 rows of 32 bf16 (two tiles, 1,024 values); `b0` and
+/// `b1` the two 16-column panels of B, per step one 16×16 pair tile (512 values).
+///
+/// # Safety
+/// Tiles configured by [`configure`] on this thread; `a` readable for `k_blocks · 1024`
+/// values, `b0` and `b1` for `k_blocks · 512`, `c` writable for 1,024 f32.
+pub(super) unsafe fn block(
+    a: *const u16,
+    b0: *const u16,
+    b1: *const u16,
+    k_blocks: usize,
+    c: *mut f32,
+) {
+    // SAFETY: the caller guarantees the tiles and every address read or written.
+    unsafe {
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            options(nostack, nomem, preserves_flags)
+        );
+        for step in 0..k_blocks {
+            let a0 = a.add(step * 2 * TILE_VALUES);
+            asm!(
+                "tileloadd tmm4, [{a0} + {s}*1]",
+                "tileloadd tmm5, [{a1} + {s}*1]",
+                "tileloadd tmm6, [{b0} + {s}*1]",
+                "tileloadd tmm7, [{b1} + {s}*1]",
+                "tdpbf16ps tmm0, tmm4, tmm6",
+                "tdpbf16ps tmm1, tmm4, tmm7",
+                "tdpbf16ps tmm2, tmm5, tmm6",
+                "tdpbf16ps tmm3, tmm5, tmm7",
+                a0 = in(reg) a0,
+                a1 = in(reg) a0.add(TILE_VALUES),
+                b0 = in(reg) b0.add(step * TILE_VALUES),
+                b1 = in(reg) b1.add(step * TILE_VALUES),
+                s = in(reg) ROW_BYTES,
+                options(nostack, readonly, preserves_flags)
+            );
+        }
+        asm!(
+            "tilestored [{c0} + {s}*1], tmm0",
+            "tilestored [{c1} + {s}*1], tmm1",
+            "tilestored [{c2} + {s}*1], tmm2",
+            "tilestored [{c3} + {s}*1], tmm3",
+            c0 = in(reg) c,
+            c1 = in(reg) c.add(16),
+            c2 = in(reg) c.add(16 * 32),
+            c3 = in(reg) c.add(16 * 32 + 16),
+            s = in(reg) 32 * 4usize,
+            options(nostack, preserves_flags)
+        );
+    }
+}
