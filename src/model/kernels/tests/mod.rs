@@ -3,6 +3,7 @@
 //! small random tensors: forward values and every gradient, within 1e-4 of the largest
 //! magnitude. Plus hand-worked cases, tie breaking, determinism and shape errors.
 
+mod bf16;
 mod conv;
 mod norm_pool;
 
