@@ -74,6 +74,7 @@ impl Operator for Scan {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let _precision = crate::linalg::precision::scoped(self.params.precision);
         // Miswiring is refused before the pretext model is waited for.
         let on_features = ctx.has_input("features");
         if on_features {

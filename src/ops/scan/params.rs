@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::Precision;
 use crate::model::loss::scan::ScanLossKind;
 use crate::model::optim::OptimizerKind;
 use crate::model::schedule::ScheduleKind;
@@ -47,6 +48,10 @@ pub struct ScanParams {
     /// Write a checkpoint every this many epochs (0: only at the end).
     #[serde(default = "one_u64")]
     pub checkpoint_every: u64,
+    /// The precision of the convolutions' matrix products on the CPU (left out of the cache
+    /// key when f32).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 fn one() -> usize {
@@ -90,6 +95,7 @@ impl Default for ScanParams {
             epochs: default_epochs(),
             budget_minutes: None,
             checkpoint_every: one_u64(),
+            precision: Precision::F32,
         }
     }
 }
@@ -151,4 +157,5 @@ pub const DOCS: &[ParamDoc] = &[
     training::EPOCHS_DOC,
     training::BUDGET_DOC,
     training::CHECKPOINT_DOC,
+    training::PRECISION_DOC,
 ];

@@ -81,6 +81,7 @@ impl Operator for SelfLabel {
     }
 
     fn run(self, ctx: &mut Context) -> Result<(), OpError> {
+        let _precision = crate::linalg::precision::scoped(self.params.precision);
         let guarded = guarded(ctx)?;
         let clusters = ctx.recv_model("model")?;
         let plan = EpochPlan {

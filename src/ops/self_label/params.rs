@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::Precision;
 use crate::model::optim::OptimizerKind;
 use crate::model::schedule::ScheduleKind;
 use crate::ops::{training, ParamDoc, ParamError, ScanParams};
@@ -46,6 +47,10 @@ pub struct SelfLabelParams {
     /// Write a checkpoint every this many epochs (0: only at the end).
     #[serde(default = "one")]
     pub checkpoint_every: u64,
+    /// The precision of the convolutions' matrix products on the CPU (left out of the cache
+    /// key when f32).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 fn default_guard_entropy_weight() -> f64 {
@@ -84,6 +89,7 @@ impl Default for SelfLabelParams {
             epochs: default_epochs(),
             budget_minutes: None,
             checkpoint_every: one(),
+            precision: Precision::F32,
         }
     }
 }
@@ -130,6 +136,7 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "epochs", ty: "u64", doc: "epochs to train (SCAN: 200); the inputs must carry at least as many" },
     training::BUDGET_DOC,
     training::CHECKPOINT_DOC,
+    training::PRECISION_DOC,
 ];
 
 #[cfg(test)]

@@ -129,5 +129,5 @@ pub const DOCS: &[ParamDoc] = &[
     ParamDoc { name: "monitor_every", ty: "u64", doc: "epochs between kNN monitor reports (needs the `monitor` input)" },
     ParamDoc { name: "monitor_k", ty: "usize", doc: "neighbours voting in the kNN monitor" },
     ParamDoc { name: "init", ty: "Option<path>", doc: "safetensors file to initialise the encoder from" },
-    ParamDoc { name: "precision", ty: "F32 | Bf16", doc: "convolutions on the CPU multiply f32, or bf16 operands summed in f32 on AMX tiles (f32 where the CPU has no AMX; the log says which ran)" },
+    training::PRECISION_DOC,
 ];

@@ -50,6 +50,13 @@ pub const CHECKPOINT_DOC: ParamDoc = ParamDoc {
     doc: "epochs between checkpoints (a re-run resumes from the newest)",
 };
 
+/// The `precision` row of an encoder-training operator's [`ParamDoc`]s.
+pub const PRECISION_DOC: ParamDoc = ParamDoc {
+    name: "precision",
+    ty: "F32 | Bf16",
+    doc: "the convolutions' matrix products on the CPU: f32, or bf16 operands summed in f32 on AMX tiles (f32 where the CPU has no AMX)",
+};
+
 /// Checkpoint metadata field holding the node's cache key.
 const KEY_FIELD: &str = "cache_key";
 /// Checkpoint metadata field holding the steps per epoch.

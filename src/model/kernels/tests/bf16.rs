@@ -57,5 +57,9 @@ fn convolutions_outside_the_scope_stay_f32() {
     drop(precision::scoped(Precision::Bf16));
     let after = kernels::conv2d(&x, &wt, 1, 1).unwrap();
     assert!(!differs(&before, &after));
-    assert_close(&after, &portable::conv2d(&x, &wt, 1, 1).unwrap(), "f32 forward");
+    assert_close(
+        &after,
+        &portable::conv2d(&x, &wt, 1, 1).unwrap(),
+        "f32 forward",
+    );
 }
