@@ -75,6 +75,31 @@ fn training_writes_model_history_and_feeds_mining() {
 }
 
 #[test]
+fn a_fresh_run_trains_again_instead_of_resuming() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, runs) = (graph(dir.path(), 2), dir.path().join("runs"));
+    run(&graph, &runs);
+    let checkpoint = runs.join("tiny/pretext/checkpoints/checkpoint-epoch-00002.safetensors");
+    let written = || std::fs::metadata(&checkpoint).unwrap().modified().unwrap();
+    let first = written();
+    let out = command(&graph, &runs).arg("--fresh").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        written() > first,
+        "the last checkpoint was resumed, not trained again"
+    );
+    let history = std::fs::read_to_string(runs.join("tiny/pretext/history.jsonl")).unwrap();
+    assert_eq!(
+        history.lines().filter(|l| l.contains("\"loss\"")).count(),
+        2
+    );
+}
+
+#[test]
 fn a_killed_run_resumes_to_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
     let graph = graph(dir.path(), 4);

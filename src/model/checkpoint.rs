@@ -10,7 +10,7 @@
 mod files;
 mod format;
 
-pub use files::{checkpoint_path, latest_in};
+pub use files::{checkpoint_path, checkpoints_in, latest_in, remove_checkpoints};
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -16,6 +16,7 @@ use super::{CancelToken, Context, RunError, RunFailure, RunOptions};
 use crate::fsutil::write_atomic;
 use crate::graph::Graph;
 use crate::hash::node_seed;
+use crate::model::checkpoint::{checkpoints_in, remove_checkpoints};
 use crate::ops::Runnable;
 use crate::payload::Payload;
 
@@ -98,7 +99,7 @@ impl<'g> Run<'g> {
         actions: Vec<Action>,
         options: &RunOptions,
     ) -> Result<Collected, RunError> {
-        self.prepare_dirs(&actions)?;
+        self.prepare_dirs(&actions, options.fresh)?;
         let mut contexts = self.wire(&actions, options);
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let mut running = 0;
@@ -125,7 +126,9 @@ impl<'g> Run<'g> {
         self.supervise(running, &done_rx, options)
     }
 
-    fn prepare_dirs(&self, actions: &[Action]) -> Result<(), RunError> {
+    /// Creates the folder of every node that runs and removes its completion marker; under
+    /// `fresh` also its checkpoints, so that training starts over instead of resuming.
+    fn prepare_dirs(&self, actions: &[Action], fresh: bool) -> Result<(), RunError> {
         for (node, action) in self.graph.nodes.iter().zip(actions) {
             if matches!(action, Action::Run) {
                 let dir = self.graph_dir.join(&node.id);
@@ -135,6 +138,9 @@ impl<'g> Run<'g> {
                 };
                 std::fs::create_dir_all(&dir).map_err(io)?;
                 cache::invalidate(&dir).map_err(io)?;
+                if fresh {
+                    remove_checkpoints(&checkpoints_in(&dir)).map_err(io)?;
+                }
             }
         }
         Ok(())

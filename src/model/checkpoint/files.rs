@@ -10,6 +10,11 @@ use crate::model::train_error::CheckpointError;
 const PREFIX: &str = "checkpoint-epoch-";
 const SUFFIX: &str = ".safetensors";
 
+/// The folder a training node keeps its checkpoints in, inside its run folder.
+pub fn checkpoints_in(run_dir: &Path) -> PathBuf {
+    run_dir.join("checkpoints")
+}
+
 /// The checkpoint file for `epoch` epochs completed in `folder`.
 pub fn checkpoint_path(folder: &Path, epoch: usize) -> PathBuf {
     folder.join(format!("{PREFIX}{epoch:05}{SUFFIX}"))
@@ -38,6 +43,15 @@ pub(super) fn prune(folder: &Path, current: usize, keep: usize) -> Result<(), Ch
         fs::remove_file(&path).map_err(io_error(&path))?;
     }
     Ok(())
+}
+
+/// Deletes every checkpoint in `folder` (none when the folder is missing).
+pub fn remove_checkpoints(folder: &Path) -> io::Result<()> {
+    let found = match list(folder) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        found => found?,
+    };
+    found.iter().try_for_each(|(_, path)| fs::remove_file(path))
 }
 
 /// The checkpoints in `folder`, oldest first.

@@ -138,7 +138,7 @@ fn start(
     let size = (batch.height as usize, batch.width as usize);
     let mut trainer = Trainer::new(params, pretext, size, ctx.seed(), device)
         .map_err(|e| OpError::Failed(format!("node `{}`: {e}", ctx.id())))?;
-    let checkpoints = ctx.run_dir().join("checkpoints");
+    let checkpoints = crate::model::checkpoint::checkpoints_in(ctx.run_dir());
     let resumed = trainer.resume(&checkpoints, ctx.cache_key())?;
     announce_resume(ctx, resumed, trainer.progress.epoch);
     Ok(trainer)

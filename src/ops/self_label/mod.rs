@@ -196,7 +196,7 @@ fn start(
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
     let mut trainer = Trainer::new(params, clusters, device)
         .map_err(|e| OpError::Failed(format!("node `{}`: {e}", ctx.id())))?;
-    let checkpoints = ctx.run_dir().join("checkpoints");
+    let checkpoints = crate::model::checkpoint::checkpoints_in(ctx.run_dir());
     let resumed = trainer.resume(&checkpoints, ctx.cache_key())?;
     announce_resume(ctx, resumed, trainer.progress.epoch);
     Ok(trainer)

@@ -81,7 +81,7 @@ impl Operator for SimClr {
         params.init = self.init.map(|p| p.display().to_string());
         let mut trainer = Trainer::new(&params, ctx.seed(), device.clone())?;
         let _precision = crate::linalg::precision::scoped(params.precision);
-        let checkpoints = ctx.run_dir().join("checkpoints");
+        let checkpoints = crate::model::checkpoint::checkpoints_in(ctx.run_dir());
         if let Some(path) = trainer.resume(&checkpoints, ctx.cache_key())? {
             ctx.set_status(format!(
                 "resumed from {} (epoch {})",
@@ -165,7 +165,7 @@ impl Run<'_> {
             summary["knn_accuracy"] = json!(self.knn_accuracy()?);
         }
         if due(self.params.checkpoint_every) || epoch >= self.params.epochs {
-            let checkpoints = self.ctx.run_dir().join("checkpoints");
+            let checkpoints = crate::model::checkpoint::checkpoints_in(self.ctx.run_dir());
             self.trainer
                 .save_checkpoint(&checkpoints, self.ctx.cache_key())?;
         }

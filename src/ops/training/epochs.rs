@@ -96,7 +96,7 @@ fn end_epoch<T: EpochTrainer>(
     let epoch = trainer.progress().epoch;
     let every = plan.checkpoint_every;
     if (every > 0 && epoch.is_multiple_of(every)) || epoch >= plan.epochs {
-        let checkpoints = ctx.run_dir().join("checkpoints");
+        let checkpoints = crate::model::checkpoint::checkpoints_in(ctx.run_dir());
         trainer.save_checkpoint(&checkpoints, ctx.cache_key())?;
     }
     ctx.set_status(trainer.progress().with_time_left((plan.status)(&summary)));
