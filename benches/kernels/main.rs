@@ -12,6 +12,7 @@
 //! cargo bench --bench kernels                                        # mimalloc, freed memory kept
 //! SCANFLOW_BENCH_ALLOC=mimalloc-purge cargo bench --bench kernels    # mimalloc defaults
 //! SCANFLOW_BENCH_ALLOC=system cargo bench --bench kernels            # glibc malloc
+//! KERNELS_PRECISION=Bf16 cargo bench --bench kernels                 # fast path in bf16
 //! ```
 //! (the allocator is chosen at compile time). `KERNELS_RUNS` sets the repetitions (default
 //! 5); figures are medians after a warm-up, as wall-clock rates and as rates from CPU time
@@ -24,6 +25,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Result, Tensor};
 use nets::{Net, Path, FAST, PORTABLE};
+use scanflow::linalg::{precision, Precision};
 use scanflow::model::kernels::alloc::MiMalloc;
 use scanflow::model::kernels::{self, portable};
 
@@ -91,7 +93,16 @@ fn main() -> Result<()> {
     };
     let runs = env_usize("KERNELS_RUNS", 5);
     let threads = candle_core::utils::get_num_threads();
-    println!("allocator {allocator}, {threads} threads, medians of {runs} runs\n");
+    let precision = match std::env::var("KERNELS_PRECISION").as_deref() {
+        Ok("Bf16") => Precision::Bf16,
+        Ok("F32") | Err(_) => Precision::F32,
+        Ok(other) => candle_core::bail!("KERNELS_PRECISION={other}: use F32 or Bf16"),
+    };
+    // The portable path multiplies in f32 whatever the thread's precision.
+    let _precision = precision::scoped(precision);
+    let kernel = precision.kernel();
+    println!("allocator {allocator}, {threads} threads, medians of {runs} runs");
+    println!("fast path products: {precision:?} (bf16 kernel: {kernel:?})\n");
     conv_table(runs)?;
     net_table("small CNN", &Net::small_cnn()?, 256, runs)?;
     if env_usize("KERNELS_RESNET", 0) == 1 {

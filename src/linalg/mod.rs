@@ -1,14 +1,13 @@
 //! Dense f32 matrix products on strided views of slices: the one checked, safe wrapper
 //! around the `gemm` crate that the CPU kernels, the exact kNN tiles, k-means and the
-//! cluster heads all call, and around the AMX bf16 kernel the convolutions may use instead
+//! cluster heads all call, and around the bf16 kernels the convolutions may use instead
 //! (see [`precision`]).
 
-mod amx;
+pub mod bf16;
 pub mod precision;
 
 use std::mem::MaybeUninit;
 
-pub use amx::available as amx_available;
 pub use precision::Precision;
 
 /// Magnitudes below this are stored as 0 where trained values are written (optimiser
@@ -103,8 +102,8 @@ pub fn matmul(
     matmul_at(Precision::F32, (dst, d), lhs, rhs, accumulate, threads)
 }
 
-/// [`matmul`] at a chosen precision (`Bf16` runs on AMX where [`Precision::effective`]
-/// says so; results then do not depend on `threads` either).
+/// [`matmul`] at a chosen precision (`Bf16` runs on the CPU's bf16 kernel where
+/// [`Precision::kernel`] finds one; results then do not depend on `threads` either).
 pub fn matmul_at(
     precision: Precision,
     (dst, d): (&mut [f32], Mat),
@@ -114,7 +113,7 @@ pub fn matmul_at(
     threads: usize,
 ) -> Result<(), ShapeMismatch> {
     let dst = (dst.as_mut_ptr(), dst.len());
-    product_checked(precision, dst, d, lhs, rhs, accumulate, threads)
+    product_checked(precision.kernel(), dst, d, lhs, rhs, accumulate, threads)
 }
 
 /// `dst ← lhs · rhs` into memory not yet initialised: gemm never reads the destination
@@ -137,13 +136,14 @@ pub fn matmul_into_at(
     threads: usize,
 ) -> Result<(), ShapeMismatch> {
     let dst = (dst.as_mut_ptr().cast::<f32>(), dst.len());
-    product_checked(precision, dst, d, lhs, rhs, false, threads)
+    product_checked(precision.kernel(), dst, d, lhs, rhs, false, threads)
 }
 
-/// Checks that the views fit their buffers, then calls gemm or the AMX kernel.
+/// Checks that the views fit their buffers, then calls gemm, or the bf16 kernel when given
+/// one (which must be one [`bf16::available`] lists).
 #[allow(clippy::too_many_arguments)]
 fn product_checked(
-    precision: Precision,
+    bf16_kernel: Option<bf16::Kernel>,
     (dst, len): (*mut f32, usize),
     d: Mat,
     (lhs, l): (&[f32], Mat),
@@ -159,10 +159,10 @@ fn product_checked(
             rhs: r,
         });
     }
-    if precision.effective() == Precision::Bf16 {
-        // SAFETY: AMX is available (`effective`), and every view fits its buffer (above);
-        // `dst` comes from a unique borrow.
-        unsafe { amx::matmul((dst, d), (lhs, l), (rhs, r), accumulate, threads) };
+    if let Some(kernel) = bf16_kernel {
+        // SAFETY: the CPU has the kernel (the contract above), and every view fits its
+        // buffer (checked above); `dst` comes from a unique borrow.
+        unsafe { bf16::matmul(kernel, (dst, d), (lhs, l), (rhs, r), accumulate, threads) };
         return Ok(());
     }
     let parallelism = match threads > 1 {

@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
-use super::amx;
+use super::bf16;
 
 /// How matrix products multiply.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,7 +19,8 @@ pub enum Precision {
     #[default]
     F32,
     /// Operands rounded to bfloat16 (round to nearest even), products summed in f32, on the
-    /// CPU's AMX tiles; f32 where the CPU has no AMX (see [`Precision::effective`]).
+    /// CPU's AMX tiles or AVX-512 BF16 units; f32 where the CPU has neither (see
+    /// [`Precision::effective`]).
     Bf16,
 }
 
@@ -29,12 +30,20 @@ impl Precision {
         *self == Precision::F32
     }
 
-    /// The precision products actually run at here: `Bf16` needs AMX and the kernel's
-    /// permission to use it, and falls back to `F32` without them.
+    /// The precision products actually run at here: `Bf16` needs a bf16 kernel (AMX, with
+    /// the kernel's permission, or AVX-512 BF16), and falls back to `F32` without one.
     pub fn effective(self) -> Precision {
+        match self.kernel() {
+            Some(_) => Precision::Bf16,
+            None => Precision::F32,
+        }
+    }
+
+    /// The bf16 kernel products run on at this precision here (none for f32).
+    pub fn kernel(self) -> Option<bf16::Kernel> {
         match self {
-            Precision::Bf16 if amx::available() => Precision::Bf16,
-            _ => Precision::F32,
+            Precision::Bf16 => bf16::best(),
+            Precision::F32 => None,
         }
     }
 }

@@ -1,16 +1,37 @@
-//! The AMX instructions the kernel uses, as inline assembly (Rust has no stable AMX
-//! intrinsics): the tile configuration, and one 32×32 block of C computed on four
-//! accumulator tiles.
+//! The AMX kernel: detection and the kernel's permission, and the instructions it uses, as
+//! inline assembly (Rust has no stable AMX intrinsics): the tile configuration, and one
+//! 32×32 block of C computed on four accumulator tiles.
 //!
 //! Tiles 0–3 hold C's four 16×16 f32 quarters, 4–5 two 16×32 bf16 tiles of A, 6–7 two
 //! 16×16 pair tiles of B (VNNI layout, see [`super::pack`]).
 
 use std::arch::asm;
 
+use super::pack::TILE_VALUES;
+
 /// Bytes in one row of every tile used here.
-pub(super) const ROW_BYTES: usize = 64;
-/// `u16` values in one packed 16×32 tile of A or B.
-pub(super) const TILE_VALUES: usize = 16 * 32;
+const ROW_BYTES: usize = 64;
+
+/// Whether this CPU has AMX with bf16 and the kernel lets this process use it (asks for
+/// the permission).
+pub(super) fn detect() -> bool {
+    const AMX_BF16: u32 = 1 << 22;
+    const AMX_TILE: u32 = 1 << 24;
+    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_long = 18;
+    let features = std::arch::x86_64::__cpuid_count(7, 0).edx;
+    if features & AMX_BF16 == 0 || features & AMX_TILE == 0 {
+        return false;
+    }
+    // SAFETY: arch_prctl with this request only asks for permission; it reads no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_arch_prctl,
+            ARCH_REQ_XCOMP_PERM,
+            XFEATURE_XTILEDATA,
+        ) == 0
+    }
+}
 
 /// The 64-byte operand of `ldtilecfg` (palette 1).
 #[repr(C, align(64))]
@@ -26,7 +47,7 @@ struct TileConfig {
 ///
 /// # Safety
 /// The CPU must have AMX-TILE and the process the kernel's permission to use it
-/// ([`super::available`] returned true).
+/// ([`detect`] returned true).
 pub(super) unsafe fn configure() {
     let mut config = TileConfig {
         palette: 1,

@@ -1,50 +1,57 @@
-//! Matrix products on Intel's AMX tiles: operands rounded to bfloat16, products summed in
-//! f32 — what mixed-precision training does on GPUs, at several times the f32 speed of the
-//! vector units on CPUs that have it (Sapphire Rapids and later).
+//! Matrix products with operands rounded to bfloat16 and products summed in f32 — what
+//! mixed-precision training does on GPUs — on the CPU units built for it: Intel's AMX tiles
+//! (Sapphire Rapids and later) or, failing them, the AVX-512 BF16 dot-product instruction
+//! (AMD Zen 4 and later, Intel Cooper Lake). Both double the multiply rate of f32 and halve
+//! the bytes each operand takes.
 //!
-//! B is packed once per product; each task packs one 32-row block of A at a time and
-//! computes its 32×32 blocks of the result over the whole of K. Every block is computed the
-//! same way whichever task runs it, so results do not depend on the thread count.
+//! Both kernels read the same packed operands: B is packed once per product; each task
+//! packs one 32-row block of A at a time and computes its 32×32 blocks of the result over
+//! the whole of K. Every block is computed the same way whichever task runs it, so results
+//! do not depend on the thread count.
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-mod pack;
+mod amx;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-mod tile;
+mod dot;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod pack;
 
 use std::sync::OnceLock;
 
 use super::Mat;
 
-/// Whether this CPU has AMX with bf16 and the kernel lets this process use it (asked once).
-pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(detect)
+/// The CPU units a bf16 product can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Intel's AMX tiles (`tdpbf16ps`): 16×16 blocks per instruction.
+    Amx,
+    /// AVX-512 BF16 (`vdpbf16ps`): 16 pairs per instruction.
+    Avx512,
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn detect() -> bool {
-    const AMX_BF16: u32 = 1 << 22;
-    const AMX_TILE: u32 = 1 << 24;
-    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
-    const XFEATURE_XTILEDATA: libc::c_long = 18;
-    let features = std::arch::x86_64::__cpuid_count(7, 0).edx;
-    let vectors = is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw");
-    if features & AMX_BF16 == 0 || features & AMX_TILE == 0 || !vectors {
-        return false;
-    }
-    // SAFETY: arch_prctl with this request only asks for permission; it reads no memory.
-    unsafe {
-        libc::syscall(
-            libc::SYS_arch_prctl,
-            ARCH_REQ_XCOMP_PERM,
-            XFEATURE_XTILEDATA,
-        ) == 0
-    }
+/// The fastest bf16 kernel this CPU offers, if any (detected once).
+pub fn best() -> Option<Kernel> {
+    static BEST: OnceLock<Option<Kernel>> = OnceLock::new();
+    *BEST.get_or_init(|| available().into_iter().next())
 }
 
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-fn detect() -> bool {
-    false
+/// Every bf16 kernel this CPU offers, fastest first.
+pub fn available() -> Vec<Kernel> {
+    let mut kernels = Vec::new();
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        // Both pack their operands with AVX-512's bf16 conversions.
+        let vectors = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512bf16");
+        if vectors && amx::detect() {
+            kernels.push(Kernel::Amx);
+        }
+        if vectors {
+            kernels.push(Kernel::Avx512);
+        }
+    }
+    kernels
 }
 
 /// A destination pointer shared by tasks that write disjoint blocks of it.
@@ -54,22 +61,23 @@ struct Dst(*mut f32);
 unsafe impl Send for Dst {}
 unsafe impl Sync for Dst {}
 
-/// `dst ← lhs·rhs` (`dst += lhs·rhs` when `accumulate`) with both operands rounded to bf16.
+/// `dst ← lhs·rhs` (`dst += lhs·rhs` when `accumulate`) with both operands rounded to bf16,
+/// on `kernel`.
 ///
 /// # Safety
-/// [`available`] returned true, and the views were checked against their buffers
+/// [`available`] lists `kernel`, and the views were checked against their buffers
 /// (`dst` points to a buffer that `d` fits and that nothing else accesses meanwhile).
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub(super) unsafe fn matmul(
+    kernel: Kernel,
     (dst, d): (*mut f32, Mat),
     (lhs, l): (&[f32], Mat),
     (rhs, r): (&[f32], Mat),
     accumulate: bool,
     threads: usize,
 ) {
-    use pack::{BLOCK_ROWS, PANEL_COLS, STEP};
+    use pack::{BLOCK_ROWS, PANEL_COLS, STEP, TILE_VALUES};
     use rayon::prelude::*;
-    use tile::TILE_VALUES;
 
     if d.rows == 0 || d.cols == 0 {
         return;
@@ -89,14 +97,17 @@ pub(super) unsafe fn matmul(
     let run = |range: std::ops::Range<usize>| {
         let mut a = vec![0u16; steps * 2 * TILE_VALUES];
         let mut c = [0f32; BLOCK_ROWS * 2 * PANEL_COLS];
-        // SAFETY: AMX is available (the caller's contract); each packed operand holds
+        // SAFETY: the CPU has `kernel` (the caller's contract); each packed operand holds
         // `steps` tiles; `c` holds the 32×32 block the kernel stores.
-        unsafe { tile::configure() };
+        if kernel == Kernel::Amx {
+            unsafe { amx::configure() };
+        }
         for block in range {
             pack::a_block(lhs, l, block * BLOCK_ROWS, &mut a);
             for pair in 0..panels / 2 {
                 let (b0, b1) = (&b[2 * pair * panel_len..], &b[(2 * pair + 1) * panel_len..]);
-                unsafe { tile::block(a.as_ptr(), b0.as_ptr(), b1.as_ptr(), steps, c.as_mut_ptr()) };
+                let operands = (a.as_ptr(), b0.as_ptr(), b1.as_ptr());
+                unsafe { block_on(kernel, operands, steps, c.as_mut_ptr()) };
                 // SAFETY: this task alone writes rows of `block`; `d` fits the buffer.
                 unsafe {
                     write_block(
@@ -109,7 +120,9 @@ pub(super) unsafe fn matmul(
                 };
             }
         }
-        unsafe { tile::release() };
+        if kernel == Kernel::Amx {
+            unsafe { amx::release() };
+        }
     };
     let tasks = if threads > 1 {
         (threads * 4).min(blocks)
@@ -122,6 +135,26 @@ pub(super) unsafe fn matmul(
         (0..tasks)
             .into_par_iter()
             .for_each(|t| run(t * blocks / tasks..(t + 1) * blocks / tasks));
+    }
+}
+
+/// One 32×32 block of the result into `c` (see [`amx::block`] and [`dot::block`]).
+///
+/// # Safety
+/// As the kernel's `block`; AMX tiles configured on this thread for [`Kernel::Amx`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe fn block_on(
+    kernel: Kernel,
+    (a, b0, b1): (*const u16, *const u16, *const u16),
+    steps: usize,
+    c: *mut f32,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match kernel {
+            Kernel::Amx => amx::block(a, b0, b1, steps, c),
+            Kernel::Avx512 => dot::block(a, b0, b1, steps, c),
+        }
     }
 }
 
@@ -160,19 +193,20 @@ unsafe fn write_block(dst: Dst, d: Mat, (row, col): (usize, usize), c: &[f32], a
     }
 }
 
-/// Never called: [`available`] is false on this platform.
+/// Never called: [`available`] is empty on this platform.
 ///
 /// # Safety
 /// None needed; it panics.
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 pub(super) unsafe fn matmul(
+    _kernel: Kernel,
     _dst: (*mut f32, Mat),
     _lhs: (&[f32], Mat),
     _rhs: (&[f32], Mat),
     _accumulate: bool,
     _threads: usize,
 ) {
-    unreachable!("AMX matrix products on a platform without AMX")
+    unreachable!("bf16 matrix products on a platform without a bf16 kernel")
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-use super::super::{matmul, matmul_at, Mat, Precision};
-use super::available;
+use super::super::{matmul, matmul_at, product_checked, Mat, Precision};
+use super::{available, Kernel};
 
 /// Deterministic values in [-2, 2) with full f32 mantissas.
 fn values(len: usize, seed: u64) -> Vec<f32> {
@@ -20,9 +20,28 @@ fn rounded(v: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// The AMX product against f32 gemm on the bf16-rounded operands: the products are then
+/// `kernel`'s product, as `matmul_at` runs it.
+fn product_on(
+    kernel: Kernel,
+    (dst, d): (&mut [f32], Mat),
+    lhs: (&[f32], Mat),
+    rhs: (&[f32], Mat),
+    accumulate: bool,
+    threads: usize,
+) {
+    let dst = (dst.as_mut_ptr(), dst.len());
+    product_checked(Some(kernel), dst, d, lhs, rhs, accumulate, threads).unwrap();
+}
+
+/// `kernel`'s product against f32 gemm on the bf16-rounded operands: the products are then
 /// exact in both, and only the order of the f32 sums differs.
-fn check(m: usize, n: usize, k: usize, transposed: (bool, bool), accumulate: bool, threads: usize) {
+fn check(
+    kernel: Kernel,
+    (m, n, k): (usize, usize, usize),
+    transposed: (bool, bool),
+    accumulate: bool,
+    threads: usize,
+) {
     let (a, b) = (values(m * k, 1), values(k * n, 2));
     let l = if transposed.0 {
         Mat::rows(k, m).t()
@@ -45,30 +64,33 @@ fn check(m: usize, n: usize, k: usize, transposed: (bool, bool), accumulate: boo
         1,
     )
     .unwrap();
-    matmul_at(
-        Precision::Bf16,
-        (&mut got, d),
-        (&a, l),
-        (&b, r),
-        accumulate,
-        threads,
-    )
-    .unwrap();
+    product_on(kernel, (&mut got, d), (&a, l), (&b, r), accumulate, threads);
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
         let tolerance = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * w.abs();
         assert!(
             (w - g).abs() <= tolerance,
-            "{m}×{n}×{k} {transposed:?}: element {i}: {g} against {w}"
+            "{kernel:?} {m}×{n}×{k} {transposed:?}: element {i}: {g} against {w}"
         );
     }
 }
 
+/// The kernels this CPU offers, or none with a note that the test is skipped.
+fn kernels_here() -> Vec<Kernel> {
+    let kernels = available();
+    if kernels.is_empty() {
+        eprintln!("skipped: this CPU has no bf16 kernel (the f32 path is tested elsewhere)");
+    }
+    kernels
+}
+
 #[test]
 fn products_match_f32_products_of_the_rounded_operands() {
-    if !available() {
-        eprintln!("skipped: this CPU has no AMX (the f32 path is tested elsewhere)");
-        return;
+    for kernel in kernels_here() {
+        products_match_on(kernel);
     }
+}
+
+fn products_match_on(kernel: Kernel) {
     for (m, n, k) in [
         (1, 1, 1),
         (32, 32, 32),
@@ -78,38 +100,46 @@ fn products_match_f32_products_of_the_rounded_operands() {
         (7, 3, 0),
     ] {
         for transposed in [(false, false), (false, true), (true, false), (true, true)] {
-            check(m, n, k, transposed, false, 1);
+            check(kernel, (m, n, k), transposed, false, 1);
         }
-        check(m, n, k, (false, true), true, 1);
+        check(kernel, (m, n, k), (false, true), true, 1);
     }
 }
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    if !available() {
-        eprintln!("skipped: this CPU has no AMX");
-        return;
+    for kernel in kernels_here() {
+        let (m, n, k) = (1000, 96, 150);
+        let (a, b) = (values(m * k, 4), values(k * n, 5));
+        let run = |threads| {
+            let mut out = vec![0f32; m * n];
+            let d = Mat::rows(m, n);
+            let (l, r) = (
+                (a.as_slice(), Mat::rows(m, k)),
+                (b.as_slice(), Mat::rows(k, n)),
+            );
+            product_on(kernel, (&mut out, d), l, r, false, threads);
+            out
+        };
+        let one = run(1);
+        assert_eq!(one, run(2), "{kernel:?}");
+        assert_eq!(one, run(3), "{kernel:?}");
+        check(kernel, (m, n, k), (false, false), false, 2);
     }
-    let (m, n, k) = (1000, 96, 150);
-    let (a, b) = (values(m * k, 4), values(k * n, 5));
-    let run = |threads| {
-        let mut out = vec![0f32; m * n];
-        let d = Mat::rows(m, n);
-        matmul_at(
-            Precision::Bf16,
-            (&mut out, d),
-            (&a, Mat::rows(m, k)),
-            (&b, Mat::rows(k, n)),
-            false,
-            threads,
-        )
-        .unwrap();
-        out
+}
+
+#[test]
+fn bf16_precision_runs_the_fastest_kernel() {
+    let Some(&fastest) = kernels_here().first() else {
+        return;
     };
-    let one = run(1);
-    assert_eq!(one, run(2));
-    assert_eq!(one, run(3));
-    check(m, n, k, (false, false), false, 2);
+    assert_eq!(Precision::Bf16.kernel(), Some(fastest));
+    let (a, b) = (values(40 * 50, 8), values(50 * 30, 9));
+    let (l, r, d) = (Mat::rows(40, 50), Mat::rows(50, 30), Mat::rows(40, 30));
+    let (mut want, mut got) = (vec![0f32; 1200], vec![0f32; 1200]);
+    product_on(fastest, (&mut want, d), (&a, l), (&b, r), false, 1);
+    matmul_at(Precision::Bf16, (&mut got, d), (&a, l), (&b, r), false, 1).unwrap();
+    assert_eq!(want, got);
 }
 
 #[test]
