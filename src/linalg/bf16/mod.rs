@@ -40,14 +40,12 @@ pub fn available() -> Vec<Kernel> {
     let mut kernels = Vec::new();
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     {
-        // Both pack their operands with AVX-512's bf16 conversions.
-        let vectors = is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512bf16");
+        // Both pack their operands with AVX-512 code.
+        let vectors = is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw");
         if vectors && amx::detect() {
             kernels.push(Kernel::Amx);
         }
-        if vectors {
+        if vectors && is_x86_feature_detected!("avx512bf16") {
             kernels.push(Kernel::Avx512);
         }
     }
