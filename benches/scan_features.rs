@@ -17,7 +17,7 @@ use std::time::Instant;
 use scanflow::cluster::kmeans::{self, KMeansConfig};
 use scanflow::data::NeighbourTable;
 use scanflow::knn::synthetic::gaussian;
-use scanflow::ops::{ScanFeaturesParams, ScanFeaturesTrainer};
+use scanflow::ops::{ScanFeaturesParams, ScanFeaturesPoints, ScanFeaturesTrainer};
 use scanflow::rng::SplitMix64;
 
 fn main() {
@@ -90,7 +90,9 @@ fn heads(
     let mut rates: Vec<f64> = (0..epochs)
         .map(|_| {
             let start = Instant::now();
-            trainer.epoch(features, table).unwrap();
+            trainer
+                .epoch(&ScanFeaturesPoints::plain(features), table)
+                .unwrap();
             points as f64 / start.elapsed().as_secs_f64()
         })
         .collect();

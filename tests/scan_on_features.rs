@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use scanflow::data::{read_npy_ids, read_npy_matrix};
-use tiny_scan::{fail, graph, json_lines, succeed, PAIRS, PER_CLASS};
+use tiny_scan::{fail, graph, json_lines, source, succeed, PAIRS, PER_CLASS};
 
 /// `scan-f` on the encoder features of the 100 mined images, `f-clusters` its cluster
 /// probabilities of the same images (from their own Images node, `test`); `scan` is the
@@ -31,6 +31,18 @@ const HEADS: &str = ", clusters: 4, heads: 3, update_encoder: false, epochs: 3";
 const AVERAGED_VIEWS: &str = r#"
         "averaged-views": Augment(input: "eval", views: 2, recipe: EvalViews(size: (32, 32), scaled: (36, 36))),
         "averaged": Encode(input: "averaged-views", model: "pretext"),"#;
+
+/// `aug`: two SimCLR views of each of the images of `aug-images` (`images` its parameters
+/// after `batch`) embedded by the pretext model as `output`, side by side.
+fn augmented_views(images: &str, output: &str) -> String {
+    format!(
+        r#"
+        "aug-images": Images({}, batch: 50{images}),
+        "aug-views": Augment(input: "aug-images", views: 2, recipe: SimClr(size: (32, 32))),
+        "aug": Encode(input: "aug-views", model: "pretext", output: {output}, views: Keep),"#,
+        source()
+    )
+}
 
 /// Runs the tiny graph with `scan-f` training heads of `heads` on the node `features` into
 /// a temporary folder; returns it (keep it alive), the graph's run folder and `scan-f`'s
@@ -109,6 +121,42 @@ fn the_consensus_of_heads_predicts_by_their_renumbered_mean() {
             assert!((value - expected).abs() < 1e-4, "image {index}: {got:?}");
         }
     }
+}
+
+#[test]
+fn heads_draw_anchors_and_neighbours_from_augmented_views_too() {
+    let (_plain_dir, plain, _) = scan_on("features", HEADS);
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let extra = augmented_views(PER_CLASS, "Projection")
+        + &nodes("features", &format!("{HEADS}, augmented: \"aug\""));
+    succeed(
+        &graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra),
+        &runs,
+    );
+    let tiny = runs.join("tiny");
+    let kept = read_npy_matrix(&tiny.join("aug/features.npy")).unwrap();
+    assert_eq!((kept.rows, kept.cols), (100, 2 * 16));
+    for view in kept.data.chunks(16) {
+        let norm = view.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!(
+            (norm - 1.0).abs() < 1e-4,
+            "each view is unit length: {norm}"
+        );
+    }
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tiny.join("aug/encoder.json")).unwrap()).unwrap();
+    assert_eq!(record["kept_views"], 2, "{record}");
+    let first = |tiny: &Path| json_lines(&tiny.join("scan-f/history.jsonl"))[0]["heads"].clone();
+    assert_ne!(
+        first(&tiny),
+        first(&plain),
+        "the augmented views change what the heads see"
+    );
+    let model = std::fs::read(tiny.join("scan-f/model.json")).unwrap();
+    let model: serde_json::Value = serde_json::from_slice(&model).unwrap();
+    let head = model["architecture"]["selected_head"].as_u64().unwrap() as usize;
+    check_heads_reproduced(&tiny, head, "features");
 }
 
 /// `f-clusters` (the model run on the images) equals the selected head applied by hand to
@@ -190,6 +238,16 @@ fn miswired_feature_scans_are_refused_with_the_fix() {
             AVERAGED_VIEWS.to_string() + &nodes("averaged", HEADS),
             "averages 2 views of each image (`EvalViews`)",
         ),
+        (
+            augmented_views(PER_CLASS, "Features")
+                + &nodes("features", &format!("{HEADS}, augmented: \"aug\"")),
+            "`augmented` (node `aug`) must be an Encode of the same `model` with the same `output`",
+        ),
+        (
+            augmented_views(", per_class: 5", "Projection")
+                + &nodes("features", &format!("{HEADS}, augmented: \"aug\"")),
+            "`augmented` (node `aug`) sent 50 rows of 32 values, but `features` has 100 rows of 16",
+        ),
     ];
     for (extra, expected) in cases {
         let path = graph(dir.path(), ", clusters: 3", PAIRS, PER_CLASS, &extra);
@@ -199,6 +257,14 @@ fn miswired_feature_scans_are_refused_with_the_fix() {
             "{message}"
         );
     }
+    let pairs_augmented = r#", clusters: 3, augmented: "aug""#;
+    let extra = augmented_views(PER_CLASS, "Projection");
+    let path = graph(dir.path(), pairs_augmented, PAIRS, PER_CLASS, &extra);
+    let message = fail(&path, &runs);
+    assert!(
+        message.contains("`augmented` views feed heads trained on fixed vectors"),
+        "{message}"
+    );
     let pairs_consensus = ", clusters: 3, consensus: true";
     let path = graph(dir.path(), pairs_consensus, PAIRS, PER_CLASS, "");
     let message = fail(&path, &runs);

@@ -29,6 +29,27 @@ pub struct EncodeParams {
     /// Which representation to emit.
     #[serde(default)]
     pub output: EncodeOutput,
+    /// What becomes of several views of an image.
+    #[serde(default, skip_serializing_if = "ViewsOut::is_average")]
+    pub views: ViewsOut,
+}
+
+/// How [`Encode`] turns the V views of an image into one row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ViewsOut {
+    /// The normalised mean of the views' normalised vectors (D values per image).
+    #[default]
+    Average,
+    /// Every view's normalised vector, one after another (V·D values per image): the
+    /// augmented views `Scan` can train its heads on (its `augmented` input).
+    Keep,
+}
+
+impl ViewsOut {
+    /// True for the default, [`ViewsOut::Average`] (left out of the cache key).
+    pub fn is_average(&self) -> bool {
+        *self == ViewsOut::Average
+    }
 }
 
 /// What [`Encode`] emits per image.
@@ -58,11 +79,18 @@ impl Operator for Encode {
     type Params = EncodeParams;
     const NAME: &'static str = "Encode";
     const SUMMARY: &'static str = "Embeds evaluation views with a trained model (evaluation mode) and sends L2-normalised feature batches; writes features.npy.";
-    const PARAMS: &'static [ParamDoc] = &[ParamDoc {
-        name: "output",
-        ty: "Features | Projection | Clusters",
-        doc: "encoder features, the projection head's output (SCAN's choice for CIFAR), or a Scan model's cluster probabilities",
-    }];
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "output",
+            ty: "Features | Projection | Clusters",
+            doc: "encoder features, the projection head's output (SCAN's choice for CIFAR), or a Scan model's cluster probabilities",
+        },
+        ParamDoc {
+            name: "views",
+            ty: "Average | Keep",
+            doc: "several views of an image: one row of their normalised mean (default), or one row of every view's vector in turn (V·D values: augmented views for Scan's `augmented` input)",
+        },
+    ];
     const INPUTS: &'static [InputPort] = &[
         InputPort {
             field: "input",
@@ -140,6 +168,7 @@ impl Encode {
             input_size: (batch.height, batch.width),
             cropped_from: batch.cropped_from,
             eval_views: batch.eval_views,
+            kept_views: (self.params.views == ViewsOut::Keep).then_some(batch.views),
         };
         let dir = ctx.run_dir();
         provenance::save(&record, dir, ENCODER_FILE)
@@ -165,7 +194,10 @@ impl Encode {
                 .map_err(failed)?;
                 let dim = z.dim(1).map_err(failed)?;
                 let rows: Vec<f32> = z.flatten_all().and_then(|t| t.to_vec1()).map_err(failed)?;
-                (dim, mean_of_views(rows, dim, batch.views))
+                match self.params.views {
+                    ViewsOut::Average => (dim, mean_of_views(rows, dim, batch.views)),
+                    ViewsOut::Keep => (dim * batch.views, side_by_side(rows, dim, batch.views)),
+                }
             }
             Loaded::Cluster(m) => {
                 if batch.views > 1 {
@@ -207,6 +239,24 @@ pub fn mean_of_views(mut rows: Vec<f32>, dim: usize, views: usize) -> Vec<f32> {
     mean
 }
 
+/// `rows` as in [`mean_of_views`], each row scaled to unit length and the views of each
+/// image laid side by side: row `i` of the result is view 0 of image `i`, then view 1, …
+pub fn side_by_side(mut rows: Vec<f32>, dim: usize, views: usize) -> Vec<f32> {
+    normalise_rows(&mut rows, dim);
+    if views <= 1 {
+        return rows;
+    }
+    let images = rows.len() / views / dim.max(1);
+    let mut out = Vec::with_capacity(rows.len());
+    for image in 0..images {
+        for view in 0..views {
+            let start = (view * images + image) * dim;
+            out.extend_from_slice(&rows[start..start + dim]);
+        }
+    }
+    out
+}
+
 /// Scales each row to unit length (rows of zeros stay zero; mining reports them).
 fn normalise_rows(data: &mut [f32], dim: usize) {
     for row in data.chunks_exact_mut(dim.max(1)) {
@@ -223,7 +273,7 @@ fn failed(error: impl std::fmt::Display) -> OpError {
 
 #[cfg(test)]
 mod tests {
-    use super::mean_of_views;
+    use super::{mean_of_views, side_by_side};
 
     #[test]
     fn the_views_of_an_image_are_normalised_averaged_and_normalised_again() {
@@ -237,5 +287,14 @@ mod tests {
             assert!((m - e).abs() < 1e-6, "{mean:?}");
         }
         assert_eq!(mean_of_views(vec![0.0, 2.0], 2, 1), vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn kept_views_are_normalised_and_laid_side_by_side_per_image() {
+        // Two images, dim 2, two views view-major: [view 0: a, b][view 1: a, b].
+        let rows = vec![3.0, 4.0, 0.0, 2.0, 0.0, 5.0, 1.0, 0.0];
+        let kept = side_by_side(rows, 2, 2);
+        assert_eq!(kept, vec![0.6, 0.8, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]);
+        assert_eq!(side_by_side(vec![0.0, 2.0], 2, 1), vec![0.0, 1.0]);
     }
 }

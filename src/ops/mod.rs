@@ -59,7 +59,9 @@ mod feature_stream;
 mod kmeans;
 pub use kmeans::{KMeans, KMeansParams};
 mod scan_features;
-pub use scan_features::{ScanFeatures, ScanFeaturesParams, Trainer as ScanFeaturesTrainer};
+pub use scan_features::{
+    Points as ScanFeaturesPoints, ScanFeatures, ScanFeaturesParams, Trainer as ScanFeaturesTrainer,
+};
 
 /// Documentation of one parameter, listed by `scanflow ops`. Defaults come from the
 /// parameter struct's `Default`, so they are never restated by hand.

@@ -35,6 +35,10 @@ pub struct EncoderRecord {
     /// one view per image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_views: Option<EvalViewSet>,
+    /// The number of views laid side by side in each row (`Encode(views: Keep)`); left
+    /// out when each row is one vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_views: Option<usize>,
 }
 
 /// The feature vectors a `Knn` node indexed.
@@ -99,6 +103,7 @@ mod tests {
                 views: 4,
                 scaled: (28, 28),
             }),
+            kept_views: None,
         };
         save(&record, dir.path(), ENCODER_FILE).unwrap();
         let source = feature_source(dir.path()).unwrap().unwrap();

@@ -8,11 +8,7 @@ use std::process::{Command, Output};
 /// The graph with `scan` as the Scan node's extra parameters, `pairs` as the pair Augment's,
 /// `pair_images` as its Images node's (which must say `per_class`) and `extra` nodes.
 pub fn graph(dir: &Path, scan: &str, pairs: &str, pair_images: &str, extra: &str) -> PathBuf {
-    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz");
-    let source = format!(
-        r#"source: Folder(path: "{}", split: "test")"#,
-        archive.display()
-    );
+    let source = source();
     let text = format!(
         r#"Graph(
     name: "tiny",
@@ -37,6 +33,15 @@ pub fn graph(dir: &Path, scan: &str, pairs: &str, pair_images: &str, extra: &str
     let path = dir.join(format!("tiny-{}.ron", text.len()));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// The `source` parameter of every Images node: the shared archive's test split.
+pub fn source() -> String {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-jpg.tar.gz");
+    format!(
+        r#"source: Folder(path: "{}", split: "test")"#,
+        archive.display()
+    )
 }
 
 /// Anchor + one neighbour drawn from the table's 5.

@@ -65,6 +65,12 @@ impl Operator for Scan {
             required: false,
             doc: "with `features`: the neighbour table mined on those images",
         },
+        InputPort {
+            field: "augmented",
+            payload: PortType::Features,
+            required: false,
+            doc: "with `features`: V augmented views of every mined image, embedded by the same model (an Encode with `views: Keep` after an Augment with `views: V`); each anchor and each neighbour is then drawn from its V + 1 vectors",
+        },
     ];
     const OUTPUT: Option<PortType> = Some(PortType::Model);
 
@@ -81,6 +87,9 @@ impl Operator for Scan {
             on_features::check_wiring(ctx, &self.params)?;
         } else if !ctx.has_input("input") {
             let message = format!("node `{}`: connect `input` (anchor and neighbour views) or `features` and `neighbours`", ctx.id());
+            return Err(OpError::Failed(message));
+        } else if ctx.has_input("augmented") {
+            let message = format!("node `{}`: `augmented` views feed heads trained on fixed vectors: connect `features` and `neighbours` instead of `input`, or drop `augmented`", ctx.id());
             return Err(OpError::Failed(message));
         } else if self.params.consensus {
             let message = format!("node `{}`: `consensus: true` matches the heads on fixed features: connect `features` and `neighbours` instead of `input`, or drop `consensus`", ctx.id());

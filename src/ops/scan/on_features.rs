@@ -6,8 +6,10 @@
 //! (and, for projections, the pretext's projection head) in a cluster model that
 //! normalises its features the same way, sent on like the pair-trained one.
 //! Needs `update_encoder: false`; each anchor's neighbour is drawn from its whole mined list.
-//! `schedule` spans `epochs`; no checkpoint is written: the whole step takes seconds to a
-//! minute.
+//! With `augmented` (an `Encode(views: Keep)` of V augmented views of the same images by
+//! the same model) each anchor and neighbour is one of its V + 1 vectors, as in
+//! `ScanFeatures`. `schedule` spans `epochs`; no checkpoint is written: the whole step
+//! takes seconds to a minute.
 
 use std::sync::Arc;
 
@@ -17,10 +19,10 @@ use super::{Scan, ScanParams};
 use crate::fsutil::append_line;
 use crate::model::{ClusterModel, ModelArtifact};
 use crate::ops::encode::EncodeOutput;
-use crate::ops::feature_stream::{collect, fail};
+use crate::ops::feature_stream::{collect, fail, Stream};
 use crate::ops::provenance::{self, EncoderRecord, ENCODER_FILE};
 use crate::ops::scan_features::{
-    check_table, keep, train_heads, Choice, ScanFeaturesParams, Trainer,
+    augmented, check_table, keep, train_heads, Choice, Points, ScanFeaturesParams, Trainer,
 };
 use crate::ops::training::history::history_path;
 use crate::ops::training::{failed, save_cluster_model};
@@ -39,10 +41,12 @@ pub(super) fn run(
     let record = encoder_record(ctx, pretext)?;
     let table = ctx.recv_table("neighbours")?;
     check_table(ctx, &train, &table)?;
+    let augmented = augmented_views(ctx, &train, &record)?;
+    let points = Points::new(&train, augmented.as_ref());
     let heads = heads_params(params, table.k);
     let mut trainer = Trainer::new(&heads, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
     let length = (params.epochs, params.budget_minutes);
-    let (last, epochs) = train_heads(ctx, &mut trainer, &train, &table, length)?;
+    let (last, epochs) = train_heads(ctx, &mut trainer, points, &table, length)?;
     let kept = keep(&trainer, &train.rows.data, &last, params.consensus).map_err(failed)?;
     let size = (record.input_size.0 as usize, record.input_size.1 as usize);
     let device = crate::model::device::select(ctx.device()).map_err(failed)?;
@@ -115,6 +119,33 @@ fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecor
         return Err(fail(ctx, message));
     }
     Ok(record)
+}
+
+/// The `augmented` input when connected (see [`augmented`]), which must also come from an
+/// `Encode` of the same model's same output as `features`.
+fn augmented_views(
+    ctx: &mut Context,
+    train: &Stream,
+    plain: &EncoderRecord,
+) -> Result<Option<(Stream, usize)>, OpError> {
+    let Some(found) = augmented(ctx, train)? else {
+        return Ok(None);
+    };
+    let node = ctx.source("augmented").unwrap_or("?").to_string();
+    let dir = ctx.run_dir().parent().map(|graph| graph.join(&node));
+    let record = match dir {
+        Some(dir) => {
+            provenance::load::<EncoderRecord>(&dir, ENCODER_FILE).map_err(OpError::Failed)?
+        }
+        None => None,
+    };
+    let same =
+        record.is_some_and(|r| r.model.weights == plain.model.weights && r.output == plain.output);
+    if !same {
+        let message = format!("`augmented` (node `{node}`) must be an Encode of the same `model` with the same `output` as `features`");
+        return Err(fail(ctx, message));
+    }
+    Ok(Some(found))
 }
 
 /// `ScanFeatures`' parameters for `Scan`'s: the same heads, loss, optimiser and length,

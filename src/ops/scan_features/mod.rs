@@ -11,8 +11,12 @@
 //! row's C probabilities under the selected head — of `features`, or of `assign` when
 //! connected — as `Encode(output: Clusters)` does, for `Evaluate`.
 //!
+//! With `augmented` connected, each anchor and each neighbour of a step is one of its V + 1
+//! vectors (the plain one or one of V augmented views, drawn uniformly), so the heads
+//! learn clusters that augmentation does not change without the encoder running again.
+//!
 //! `features` is read to its end first (the `Knn` feeding `neighbours` needs all of it
-//! too), then `neighbours`, then `assign`.
+//! too), then `neighbours`, then `augmented`, then `assign`.
 
 mod keep;
 mod params;
@@ -34,7 +38,7 @@ use crate::runtime::{Context, OpError};
 pub use keep::{keep, Choice, Kept};
 pub use params::ScanFeaturesParams;
 pub(crate) use params::{CONSENSUS_DOC, HIDDEN_DOC};
-pub use trainer::Trainer;
+pub use trainer::{Points, Trainer};
 
 /// The `ScanFeatures` operator.
 pub struct ScanFeatures {
@@ -60,6 +64,12 @@ impl Operator for ScanFeatures {
             doc: "the neighbour table of `features` (a Knn node)",
         },
         InputPort {
+            field: "augmented",
+            payload: PortType::Features,
+            required: false,
+            doc: "V augmented views of every point, side by side (an Encode with `views: Keep` after an Augment with `views: V`); each anchor and each neighbour is then drawn from its V + 1 vectors",
+        },
+        InputPort {
             field: "assign",
             payload: PortType::Features,
             required: false,
@@ -80,7 +90,9 @@ impl Operator for ScanFeatures {
         let mut trainer =
             Trainer::new(&self.params, train.rows.dim, ctx.seed()).map_err(|e| fail(ctx, e))?;
         let length = (self.params.epochs, self.params.budget_minutes);
-        let (last, _) = train_heads(ctx, &mut trainer, &train, &table, length)?;
+        let augmented = augmented(ctx, &train)?;
+        let points = Points::new(&train, augmented.as_ref());
+        let (last, _) = train_heads(ctx, &mut trainer, points, &table, length)?;
         let kept = keep(&trainer, &train.rows.data, &last, self.params.consensus)
             .map_err(|e| fail(ctx, e))?;
         finish(ctx, &trainer, &kept)?;
@@ -108,7 +120,7 @@ impl Operator for ScanFeatures {
 pub(crate) fn train_heads(
     ctx: &mut Context,
     trainer: &mut Trainer,
-    train: &Stream,
+    points: Points<'_>,
     table: &NeighbourTable,
     (epochs, budget_minutes): (u64, Option<f64>),
 ) -> Result<(Vec<HeadLoss>, u64), OpError> {
@@ -120,11 +132,9 @@ pub(crate) fn train_heads(
     for epoch in 0..epochs {
         ctx.check_cancelled()?;
         let start = Instant::now();
-        last = trainer
-            .epoch(&train.rows.data, table)
-            .map_err(|e| fail(ctx, e))?;
+        last = trainer.epoch(&points, table).map_err(|e| fail(ctx, e))?;
         done = epoch + 1;
-        let pairs_per_s = train.len() as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        let pairs_per_s = table.points() as f64 / start.elapsed().as_secs_f64().max(1e-9);
         let line = json!({ "epoch": epoch + 1, "heads": last, "pairs_per_s": pairs_per_s });
         append_line(&history, &line.to_string()).map_err(|e| OpError::io(&history, e))?;
         let best = select(&last);
@@ -138,6 +148,32 @@ pub(crate) fn train_heads(
         }
     }
     Ok((last, done))
+}
+
+/// The `augmented` input when connected: read to its end, it must hold the same points as
+/// `train` with a whole number V of vectors per point side by side (`Encode(views: Keep)`);
+/// returns it and V.
+pub(crate) fn augmented(
+    ctx: &mut Context,
+    train: &Stream,
+) -> Result<Option<(Stream, usize)>, OpError> {
+    if !ctx.has_input("augmented") {
+        return Ok(None);
+    }
+    let stream = collect(ctx, "augmented")?;
+    let dim = train.rows.dim.max(1);
+    let views = stream.rows.dim / dim;
+    if stream.rows.ids != train.rows.ids || views == 0 || stream.rows.dim % dim != 0 {
+        let node = ctx.source("augmented").unwrap_or("?");
+        let message = format!(
+            "`augmented` (node `{node}`) sent {} rows of {} values, but `features` has {} rows of {dim}: each `augmented` row must hold whole views of the same point (`Encode(views: Keep)` over the same images)",
+            stream.len(),
+            stream.rows.dim,
+            train.len(),
+        );
+        return Err(fail(ctx, message));
+    }
+    Ok(Some((stream, views)))
 }
 
 /// Refuses a table that was not mined on these features (other points or another order).

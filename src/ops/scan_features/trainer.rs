@@ -9,6 +9,7 @@ use super::ScanFeaturesParams;
 use crate::cluster::heads::{HeadLoss, HeadShape, MlpShape, MlpWeights};
 use crate::data::NeighbourTable;
 use crate::model::optim::Optimizer;
+use crate::ops::feature_stream::Stream;
 use crate::rng::SplitMix64;
 
 /// Rows per block when computing outputs of many rows.
@@ -117,6 +118,51 @@ fn mlp_weights(values: &[Vec<f32>]) -> MlpWeights<'_> {
     [&values[0], &values[1], &values[2], &values[3]]
 }
 
+/// The vectors an epoch draws its anchors and neighbours from.
+#[derive(Clone, Copy, Debug)]
+pub struct Points<'a> {
+    /// N×D: each point's vector (of its unaugmented view).
+    pub plain: &'a [f32],
+    /// N×(V·D) and V: each point's vectors of V augmented views, side by side
+    /// (`Encode(views: Keep)`).
+    pub augmented: Option<(&'a [f32], usize)>,
+}
+
+impl<'a> Points<'a> {
+    /// Points with no augmented views.
+    pub fn plain(plain: &'a [f32]) -> Self {
+        Points {
+            plain,
+            augmented: None,
+        }
+    }
+
+    /// The rows of `plain`, with the rows of `augmented` holding V views of each.
+    pub fn new(plain: &'a Stream, augmented: Option<&'a (Stream, usize)>) -> Self {
+        Points {
+            plain: &plain.rows.data,
+            augmented: augmented.map(|(stream, views)| (stream.rows.data.as_slice(), *views)),
+        }
+    }
+
+    /// Point `i`'s vector: the plain one, or with augmented views one of the V + 1 drawn
+    /// uniformly.
+    fn view(&self, i: usize, dim: usize, rng: &mut SplitMix64) -> &'a [f32] {
+        match self.augmented {
+            Some((rows, views)) => {
+                let v = rng.below(views + 1);
+                if v == views {
+                    &self.plain[i * dim..(i + 1) * dim]
+                } else {
+                    let start = (i * views + v) * dim;
+                    &rows[start..start + dim]
+                }
+            }
+            None => &self.plain[i * dim..(i + 1) * dim],
+        }
+    }
+}
+
 /// The heads, their optimiser and the sampling state.
 pub struct Trainer {
     /// The heads' layers and sizes.
@@ -185,15 +231,15 @@ impl Trainer {
         self.vars.iter().map(tensor).collect()
     }
 
-    /// One pass over every anchor of `features` (N×D, row `i` = table row `i`); returns each
+    /// One pass over every anchor of `points` (row `i` = table row `i`); returns each
     /// head's loss averaged over the steps.
     pub fn epoch(
         &mut self,
-        features: &[f32],
+        points: &Points<'_>,
         table: &NeighbourTable,
     ) -> candle_core::Result<Vec<HeadLoss>> {
         let dim = self.layers.dim();
-        let mut order: Vec<usize> = (0..features.len() / dim).collect();
+        let mut order: Vec<usize> = (0..points.plain.len() / dim).collect();
         self.rng.shuffle(&mut order);
         let top = self.params.top.min(table.k);
         let mut sums = vec![HeadLoss::default(); self.layers.heads_and_clusters().0];
@@ -207,12 +253,12 @@ impl Trainer {
                 .schedule
                 .lr_at(base, self.step, total, steps as u64);
             x.clear();
-            anchors
-                .iter()
-                .for_each(|&a| x.extend_from_slice(&features[a * dim..(a + 1) * dim]));
+            for &a in anchors {
+                x.extend_from_slice(points.view(a, dim, &mut self.rng));
+            }
             for &a in anchors {
                 let n = table.neighbours(a)[self.rng.below(top)] as usize;
-                x.extend_from_slice(&features[n * dim..(n + 1) * dim]);
+                x.extend_from_slice(points.view(n, dim, &mut self.rng));
             }
             for (sum, loss) in sums.iter_mut().zip(self.step(&x, lr)?) {
                 sum.consistency += loss.consistency / steps as f64;
@@ -268,7 +314,7 @@ mod tests {
         };
         let mut trainer = Trainer::new(&params, 4, 1).unwrap();
         for _ in 0..2 {
-            trainer.epoch(&features, &table).unwrap();
+            trainer.epoch(&Points::plain(&features), &table).unwrap();
         }
         trainer.weights().unwrap()
     }
@@ -286,5 +332,23 @@ mod tests {
             min_lr_factor: 0.0,
         });
         assert_ne!(constant, cosine);
+    }
+
+    #[test]
+    fn augmented_points_draw_every_view_and_the_plain_one() {
+        // Two points of dim 1: plain 0 and 10; point 0's views 1, 2, point 1's 11, 12.
+        let plain = [0.0, 10.0];
+        let augmented = [1.0, 2.0, 11.0, 12.0];
+        let points = Points {
+            plain: &plain,
+            augmented: Some((&augmented, 2)),
+        };
+        let mut rng = SplitMix64::new(3);
+        let mut seen: Vec<f32> = (0..200).map(|_| points.view(1, 1, &mut rng)[0]).collect();
+        seen.sort_by(f32::total_cmp);
+        seen.dedup();
+        assert_eq!(seen, vec![10.0, 11.0, 12.0]);
+        let only_plain = Points::plain(&plain);
+        assert_eq!(only_plain.view(1, 1, &mut rng), &[10.0]);
     }
 }
