@@ -87,17 +87,19 @@ pub(super) fn check_wiring(ctx: &Context, params: &ScanParams) -> Result<(), OpE
     Err(fail(ctx, problem))
 }
 
+/// The `encoder.json` node `node` of this graph left, if any.
+fn record_of(ctx: &Context, node: &str) -> Result<Option<EncoderRecord>, OpError> {
+    match ctx.run_dir().parent() {
+        Some(graph) => provenance::load(&graph.join(node), ENCODER_FILE).map_err(OpError::Failed),
+        None => Ok(None),
+    }
+}
+
 /// The record the `Encode` node feeding `features` left: it must have run `pretext` on one
 /// view per image and emitted encoder features (what the cluster model's heads will read).
 fn encoder_record(ctx: &Context, pretext: &ModelArtifact) -> Result<EncoderRecord, OpError> {
     let node = ctx.source("features").unwrap_or("?").to_string();
-    let dir = ctx.run_dir().parent().map(|graph| graph.join(&node));
-    let record = match dir {
-        Some(dir) => {
-            provenance::load::<EncoderRecord>(&dir, ENCODER_FILE).map_err(OpError::Failed)?
-        }
-        None => None,
-    };
+    let record = record_of(ctx, &node)?;
     let Some(record) = record else {
         let message = format!("`features` comes from node `{node}`, which left no {ENCODER_FILE}: connect an Encode node with `output: Features`");
         return Err(fail(ctx, message));
@@ -132,13 +134,7 @@ fn augmented_views(
         return Ok(None);
     };
     let node = ctx.source("augmented").unwrap_or("?").to_string();
-    let dir = ctx.run_dir().parent().map(|graph| graph.join(&node));
-    let record = match dir {
-        Some(dir) => {
-            provenance::load::<EncoderRecord>(&dir, ENCODER_FILE).map_err(OpError::Failed)?
-        }
-        None => None,
-    };
+    let record = record_of(ctx, &node)?;
     let same =
         record.is_some_and(|r| r.model.weights == plain.model.weights && r.output == plain.output);
     if !same {
