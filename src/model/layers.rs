@@ -126,18 +126,51 @@ impl BatchNorm {
             return Ok(y);
         }
         let per_channel = x.elem_count() / x.dims().last().copied().unwrap_or(1).max(1);
-        if per_channel < 2 {
+        let (y, mean, var) =
+            kernels::batch_norm_train(x, &self.gamma, &self.beta, Self::EPS, relu)?;
+        self.update_running(&mean, &var, per_channel)?;
+        Ok(y)
+    }
+
+    /// Folds a batch's mean and biased variance over `rows` values per channel into the
+    /// running statistics (the variance unbiased first), or refuses a batch of one value.
+    fn update_running(&self, mean: &Tensor, var: &Tensor, rows: usize) -> Result<(), ModelError> {
+        if rows < 2 {
             return Err(ModelError::BatchTooSmall {
                 layer: self.name.clone(),
             });
         }
-        let (y, mean, var) =
-            kernels::batch_norm_train(x, &self.gamma, &self.beta, Self::EPS, relu)?;
-        let unbiased = (var * (per_channel as f64 / (per_channel - 1) as f64))?;
-        update_running(&self.running_mean, &mean)?;
-        update_running(&self.running_var, &unbiased)?;
-        Ok(y)
+        let unbiased = (var * (rows as f64 / (rows - 1) as f64))?;
+        update_running(&self.running_mean, mean)?;
+        update_running(&self.running_var, &unbiased)
     }
+}
+
+/// `ReLU(bn(conv(x)))`, then a 2×2 max-pool when `pool`. In training mode with a convolution
+/// without bias this is one fused kernel ([`kernels::conv_bn_relu_train`]: the same values,
+/// less gradient bookkeeping); otherwise the layers run one after the other.
+pub fn conv_bn_relu(
+    (conv, bn): (&Conv, &BatchNorm),
+    x: &Tensor,
+    train: bool,
+    pool: bool,
+) -> Result<Tensor, ModelError> {
+    if !train || conv.bias.is_some() {
+        let y = bn.forward(&conv.forward(x)?, train, true)?;
+        return Ok(if pool { kernels::max_pool2(&y)? } else { y });
+    }
+    let cfg = kernels::BlockCfg {
+        stride: conv.stride,
+        padding: conv.padding,
+        eps: BatchNorm::EPS,
+        pool,
+    };
+    let (y, mean, var) = kernels::conv_bn_relu_train(x, &conv.weight, (&bn.gamma, &bn.beta), cfg)?;
+    let (batch, height, width, _) = x.dims4()?;
+    let kernel = conv.weight.dim(1)?;
+    let side = |s: usize| (s + 2 * conv.padding).saturating_sub(kernel) / conv.stride + 1;
+    bn.update_running(&mean, &var, batch * side(height) * side(width))?;
+    Ok(y)
 }
 
 /// `running ← (1 − m)·running + m·batch`, in place.

@@ -10,7 +10,7 @@ use candle_core::Tensor;
 
 use crate::model::error::ModelError;
 use crate::model::kernels;
-use crate::model::layers::{BatchNorm, Conv, ConvCfg};
+use crate::model::layers::{conv_bn_relu, BatchNorm, Conv, ConvCfg};
 use crate::model::params::Params;
 
 const WIDTHS: [usize; 4] = [64, 128, 256, 512];
@@ -78,10 +78,8 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor, ModelError> {
-        let h = self
-            .first
-            .1
-            .forward(&self.first.0.forward(x)?, train, true)?;
+        let (conv, bn) = &self.first;
+        let h = conv_bn_relu((conv, bn), x, train, false)?;
         let h = self
             .second
             .1
@@ -124,7 +122,8 @@ impl ResNet18Cifar {
 
     /// `(B,H,W,3)` → `(B, 512)`.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor, ModelError> {
-        let mut h = self.stem.1.forward(&self.stem.0.forward(x)?, train, true)?;
+        let (conv, bn) = &self.stem;
+        let mut h = conv_bn_relu((conv, bn), x, train, false)?;
         for block in &self.blocks {
             h = block.forward(&h, train)?;
         }

@@ -24,7 +24,7 @@ use super::pool::{max_pool3_s2, subsample};
 
 use crate::model::error::ModelError;
 use crate::model::kernels;
-use crate::model::layers::{BatchNorm, Conv, ConvCfg, Linear};
+use crate::model::layers::{conv_bn_relu, BatchNorm, Conv, ConvCfg, Linear};
 use crate::model::params::Params;
 
 /// (filters, blocks, stride of the last block) of each stack, as `ResNet50V2` stacks them.
@@ -131,14 +131,10 @@ impl Bottleneck {
             Shortcut::Input(1) => x.clone(),
             Shortcut::Input(stride) => subsample(x, *stride)?,
         };
-        let h = self
-            .reduce
-            .1
-            .forward(&self.reduce.0.forward(&preact)?, train, true)?;
-        let h = self
-            .spatial
-            .1
-            .forward(&self.spatial.0.forward(&h)?, train, true)?;
+        let (conv, bn) = &self.reduce;
+        let h = conv_bn_relu((conv, bn), &preact, train, false)?;
+        let (conv, bn) = &self.spatial;
+        let h = conv_bn_relu((conv, bn), &h, train, false)?;
         Ok((self.expand.forward(&h)? + shortcut)?)
     }
 }

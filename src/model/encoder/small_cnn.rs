@@ -9,7 +9,7 @@ use candle_core::Tensor;
 
 use crate::model::error::ModelError;
 use crate::model::kernels;
-use crate::model::layers::{BatchNorm, Conv, ConvCfg};
+use crate::model::layers::{conv_bn_relu, BatchNorm, Conv, ConvCfg};
 use crate::model::params::Params;
 
 /// The small CNN encoder.
@@ -89,11 +89,14 @@ impl SmallCnn {
         let mut h = x.clone();
         for block in &self.blocks {
             let (conv, bn) = &block.first;
-            h = bn.forward(&conv.forward(&h)?, train, true)?;
+            let pool_now = block.residual.is_empty();
+            h = conv_bn_relu((conv, bn), &h, train, pool_now)?;
             for (conv, bn) in &block.residual {
-                h = (&h + bn.forward(&conv.forward(&h)?, train, true)?)?;
+                h = (&h + conv_bn_relu((conv, bn), &h, train, false)?)?;
             }
-            h = kernels::max_pool2(&h)?;
+            if !pool_now {
+                h = kernels::max_pool2(&h)?;
+            }
         }
         Ok(kernels::global_avg_pool(&h)?)
     }

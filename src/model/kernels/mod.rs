@@ -1,5 +1,6 @@
 //! The compute kernels encoders are built from, on **NHWC** (channels-last) tensors:
-//! convolution, batch normalisation (optionally fused with ReLU) and 2×2 max-pooling.
+//! convolution, batch normalisation (optionally fused with ReLU), 2×2 max-pooling, and the
+//! three as one training-mode block ([`conv_bn_relu_train`]).
 //!
 //! Every kernel takes and returns candle tensors and supports backpropagation. On the CPU
 //! with f32 tensors they run as custom operations with hand-written backward passes
@@ -13,6 +14,7 @@ mod batchnorm;
 mod conv;
 mod cpu;
 mod error;
+mod fused;
 mod im2col;
 mod pool;
 pub mod portable;
@@ -23,6 +25,7 @@ mod tests;
 use candle_core::{DType, Result, Tensor};
 
 pub use error::KernelError;
+pub use fused::BlockCfg;
 
 /// Whether every tensor is f32 on the CPU, where the custom operations run.
 fn fast(tensors: &[&Tensor]) -> bool {
@@ -110,6 +113,31 @@ pub fn batch_norm_eval(
     } else {
         portable::batch_norm_eval(x, gamma, beta, mean, var, eps, relu)
     }
+}
+
+/// Convolution without bias → batch norm in training mode → ReLU → (when `cfg.pool`) 2×2
+/// max-pooling: [`conv2d`], [`batch_norm_train`] with `relu` and [`max_pool2`] in one call,
+/// with the same values and gradients. Returns the output with the batch mean and biased
+/// variance of the convolution's output (detached). On the CPU in f32 it is one operation,
+/// so candle's backward never allocates and sums gradients for the full-resolution
+/// intermediates.
+pub fn conv_bn_relu_train(
+    x: &Tensor,
+    w: &Tensor,
+    (gamma, beta): (&Tensor, &Tensor),
+    cfg: BlockCfg,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if fast(&[x, w, gamma, beta]) {
+        return fused::conv_bn_relu_train(x, w, gamma, beta, cfg);
+    }
+    let z = portable::conv2d(x, w, cfg.stride, cfg.padding)?;
+    let (y, mean, var) = portable::batch_norm_train(&z, gamma, beta, cfg.eps, true)?;
+    let y = if cfg.pool {
+        portable::max_pool2(&y)?
+    } else {
+        y
+    };
+    Ok((y, mean, var))
 }
 
 /// 2×2 max-pooling with stride 2 over `(B, H, W, C)`; odd trailing rows and columns are

@@ -31,27 +31,8 @@ impl CustomOp1 for MaxPool2 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let [b, h, w, c] = dims(l, "max_pool2", "x")?;
-        let x = slice(s, l, "max_pool2", "x")?;
-        let (ho, wo) = (h / 2, w / 2);
-        let pool_row = |(row, out): (usize, &mut [MaybeUninit<f32>])| {
-            let image = &x[(row / ho) * h * w * c..][..h * w * c];
-            for (j, out) in out.chunks_exact_mut(c).enumerate() {
-                let [p, q, r, t] = window(w, c, row % ho, j).map(|o| &image[o..][..c]);
-                for (ch, y) in out.iter_mut().enumerate() {
-                    y.write(p[ch].max(q[ch]).max(r[ch]).max(t[ch]));
-                }
-            }
-        };
-        // SAFETY: the output splits into rows of Wo·C values; `pool_row` writes each one.
-        let y = unsafe {
-            uninit_vec(b * ho * wo * c, |y| {
-                if !y.is_empty() {
-                    y.par_chunks_mut(wo * c).enumerate().for_each(pool_row);
-                }
-                Ok(())
-            })?
-        };
-        Ok((CpuStorage::F32(y), (b, ho, wo, c).into()))
+        let y = forward(slice(s, l, "max_pool2", "x")?, [b, h, w, c])?;
+        Ok((CpuStorage::F32(y), (b, h / 2, w / 2, c).into()))
     }
 
     fn bwd(&self, x: &Tensor, _res: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
@@ -77,30 +58,67 @@ impl CustomOp2 for MaxPool2Grad {
         let op = "max_pool2 backward";
         let [b, h, w, c] = dims(xl, op, "x")?;
         let (x, dy) = (slice(xs, xl, op, "x")?, slice(ds, dl, op, "dy")?);
-        let (ho, wo) = (h / 2, w / 2);
-        if dl.dims() != [b, ho, wo, c] {
+        if dl.dims() != [b, h / 2, w / 2, c] {
             candle_core::bail!(
                 "{op}: dy has shape {:?}, expected {:?}",
                 dl.dims(),
-                [b, ho, wo, c]
+                [b, h / 2, w / 2, c]
             );
         }
-        // SAFETY: `route_image` writes all of each image; an empty `dy` (H or W below 2)
-        // leaves the whole of `dx` to `zero`.
-        let dx = unsafe {
-            uninit_vec(x.len(), |dx| {
-                if ho * wo * c == 0 {
-                    zero(dx);
-                    return Ok(());
-                }
-                let images = dx.par_chunks_mut(h * w * c).zip(x.par_chunks(h * w * c));
-                images
-                    .zip(dy.par_chunks(ho * wo * c))
-                    .for_each(|((dx, x), dy)| route_image([h, w, c], x, dy, dx));
-                Ok(())
-            })?
-        };
-        Ok((CpuStorage::F32(dx), xl.shape().clone()))
+        Ok((
+            CpuStorage::F32(backward(x, dy, [b, h, w, c])?),
+            xl.shape().clone(),
+        ))
+    }
+}
+
+/// Max-pools `x` of shape `[B, H, W, C]` into `(B, H/2, W/2, C)`.
+pub(super) fn forward(x: &[f32], [b, h, w, c]: [usize; 4]) -> Result<Vec<f32>> {
+    let (ho, wo) = (h / 2, w / 2);
+    let pool_row = |(row, out): (usize, &mut [MaybeUninit<f32>])| {
+        let image = &x[(row / ho) * h * w * c..][..h * w * c];
+        for (j, out) in out.chunks_exact_mut(c).enumerate() {
+            let [p, q, r, t] = window(w, c, row % ho, j).map(|o| &image[o..][..c]);
+            for (ch, y) in out.iter_mut().enumerate() {
+                y.write(p[ch].max(q[ch]).max(r[ch]).max(t[ch]));
+            }
+        }
+    };
+    // SAFETY: every output row is handed to `pool_row`, which writes all of it.
+    unsafe {
+        uninit_vec(b * ho * wo * c, |y| {
+            if !y.is_empty() {
+                y.par_chunks_mut(wo * c).enumerate().for_each(pool_row);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The gradient with respect to `x` (`[B, H, W, C]`) of [`forward`], given its output
+/// gradient `dy`: zero off the maxima.
+pub(super) fn backward(x: &[f32], dy: &[f32], [b, h, w, c]: [usize; 4]) -> Result<Vec<f32>> {
+    let (ho, wo) = (h / 2, w / 2);
+    if x.len() != b * h * w * c || dy.len() != b * ho * wo * c {
+        candle_core::bail!(
+            "max_pool2 backward: x or dy does not fit {:?}",
+            [b, h, w, c]
+        );
+    }
+    // SAFETY: `route_image` writes all of each image; an empty `dy` (H or W below 2)
+    // leaves the whole of `dx` to `zero`.
+    unsafe {
+        uninit_vec(x.len(), |dx| {
+            if ho * wo * c == 0 {
+                zero(dx);
+                return Ok(());
+            }
+            let images = dx.par_chunks_mut(h * w * c).zip(x.par_chunks(h * w * c));
+            images
+                .zip(dy.par_chunks(ho * wo * c))
+                .for_each(|((dx, x), dy)| route_image([h, w, c], x, dy, dx));
+            Ok(())
+        })
     }
 }
 

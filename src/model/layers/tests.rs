@@ -94,6 +94,60 @@ fn linear_is_x_times_w_transposed_plus_b() {
     assert_eq!(p.get("fc.weight").unwrap().dims(), [2, 3]);
 }
 
+/// A 3×3 conv without bias and its batch norm, in a fresh parameter set.
+fn conv_bn(p: &mut Params) -> (Conv, BatchNorm) {
+    let cfg = ConvCfg {
+        cin: 2,
+        cout: 3,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        bias: false,
+    };
+    (
+        Conv::new(p, "c", cfg).unwrap(),
+        BatchNorm::new(p, "bn", 3).unwrap(),
+    )
+}
+
+#[test]
+fn fused_conv_bn_relu_gives_the_layers_values_and_running_stats() {
+    let x = Tensor::arange(0f32, 2. * 5. * 4. * 2., &Device::Cpu)
+        .unwrap()
+        .reshape((2, 5, 4, 2))
+        .unwrap()
+        .sin()
+        .unwrap();
+    let (mut fused_p, mut layers_p) = (params(), params());
+    let ((conv, bn), (conv2, bn2)) = (conv_bn(&mut fused_p), conv_bn(&mut layers_p));
+    let fused = conv_bn_relu((&conv, &bn), &x, true, true).unwrap();
+    let y = bn2
+        .forward(&conv2.forward(&x).unwrap(), true, true)
+        .unwrap();
+    let layers = kernels::max_pool2(&y).unwrap();
+    assert_eq!(fused.dims(), [2, 2, 2, 3]);
+    assert_eq!(vec1(&fused), vec1(&layers));
+    for name in ["bn.running_mean", "bn.running_var"] {
+        let (a, b) = (fused_p.get(name).unwrap(), layers_p.get(name).unwrap());
+        assert_eq!(vec1(a), vec1(b), "{name}");
+    }
+    // In evaluation mode both read the running statistics.
+    let fused = conv_bn_relu((&conv, &bn), &x, false, false).unwrap();
+    let layers = bn2
+        .forward(&conv2.forward(&x).unwrap(), false, true)
+        .unwrap();
+    assert_eq!(vec1(&fused), vec1(&layers));
+}
+
+#[test]
+fn fused_conv_bn_relu_refuses_a_single_value_per_channel() {
+    let mut p = params();
+    let (conv, bn) = conv_bn(&mut p);
+    let x = Tensor::zeros((1, 1, 1, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let err = conv_bn_relu((&conv, &bn), &x, true, false).unwrap_err();
+    assert!(matches!(err, ModelError::BatchTooSmall { layer } if layer == "bn"));
+}
+
 #[test]
 fn conv_adds_its_bias_per_output_channel() {
     let mut p = params();

@@ -13,7 +13,7 @@ use super::super::rows;
 use super::{rows_channels, Normalise};
 
 /// The backward operation of [`Normalise`].
-pub(super) struct NormaliseGrad {
+pub(in crate::model::kernels) struct NormaliseGrad {
     norm: Normalise,
     /// `γ·s` per channel.
     scale: Vec<f32>,
@@ -22,9 +22,37 @@ pub(super) struct NormaliseGrad {
 
 impl NormaliseGrad {
     /// The backward of `norm` with the forward's `γ` and `β` values.
-    pub(super) fn new(norm: Normalise, gamma: &[f32], beta: Vec<f32>) -> Self {
+    pub(in crate::model::kernels) fn new(norm: Normalise, gamma: &[f32], beta: Vec<f32>) -> Self {
         let scale = norm.scale(gamma);
         Self { norm, scale, beta }
+    }
+
+    /// `[dx | dγ | dβ]` of channels-last `x` (`c` channels) and its output gradient `dy`.
+    pub(in crate::model::kernels) fn packed(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        c: usize,
+    ) -> Result<Vec<f32>> {
+        let op = "batch_norm backward";
+        let n = x.len() / c.max(1);
+        let per_channel = [self.scale.len(), self.beta.len(), self.norm.mean.len()];
+        if dy.len() != x.len() || per_channel.iter().any(|&len| len != c) {
+            candle_core::bail!("{op}: x, dy and the {c} channels disagree in size");
+        }
+        let sums = self.sums(n, c, x, dy);
+        let (s1, s2) = sums.split_at(c);
+        // SAFETY: `input_grad` writes all of `dx`; the loop writes the 2·C sums after it.
+        unsafe {
+            uninit_vec(x.len() + 2 * c, |out| {
+                let (dx, tail) = out.split_at_mut(x.len());
+                self.input_grad(n, c, &sums, (x, dy), dx);
+                for (t, s) in tail.iter_mut().zip(s2.iter().chain(s1)) {
+                    t.write(*s as f32);
+                }
+                Ok(())
+            })
+        }
     }
 }
 
@@ -42,24 +70,8 @@ impl CustomOp2 for NormaliseGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let op = "batch_norm backward";
         let (x, dy) = (slice(xs, xl, op, "x")?, slice(ds, dl, op, "dy")?);
-        let (n, c) = rows_channels(xl);
-        let per_channel = [self.scale.len(), self.beta.len(), self.norm.mean.len()];
-        if dy.len() != x.len() || per_channel.iter().any(|&len| len != c) {
-            candle_core::bail!("{op}: x, dy and the {c} channels disagree in size");
-        }
-        let sums = self.sums(n, c, x, dy);
-        let (s1, s2) = sums.split_at(c);
-        // SAFETY: `input_grad` writes all of `dx`, and `tail` (2C values) takes S₂ then S₁.
-        let out = unsafe {
-            uninit_vec(x.len() + 2 * c, |out| {
-                let (dx, tail) = out.split_at_mut(x.len());
-                self.input_grad(n, c, &sums, (x, dy), dx);
-                for (t, s) in tail.iter_mut().zip(s2.iter().chain(s1)) {
-                    t.write(*s as f32);
-                }
-                Ok(())
-            })?
-        };
+        let (_, c) = rows_channels(xl);
+        let out = self.packed(x, dy, c)?;
         Ok((CpuStorage::F32(out), (x.len() + 2 * c).into()))
     }
 }

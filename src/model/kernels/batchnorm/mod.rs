@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, D};
-use grad::NormaliseGrad;
+pub(super) use grad::NormaliseGrad;
 
 use super::cpu::{slice, uninit_vec};
 use super::error::KernelError;
@@ -75,7 +75,12 @@ pub(super) fn batch_norm_eval(
 }
 
 /// Checks that `t` holds one value per channel.
-fn per_channel(op: &'static str, tensor: &'static str, t: &Tensor, channels: usize) -> Result<()> {
+pub(super) fn per_channel(
+    op: &'static str,
+    tensor: &'static str,
+    t: &Tensor,
+    channels: usize,
+) -> Result<()> {
     if t.dims() == [channels] {
         return Ok(());
     }
@@ -113,7 +118,7 @@ impl CustomOp1 for BatchStats {
 
 /// `y = relu?((x − μ)·s·γ + β)` over `(x, γ, β)`.
 #[derive(Clone)]
-struct Normalise {
+pub(super) struct Normalise {
     mean: Vec<f32>,
     inv_std: Vec<f32>,
     batch_stats: bool,
@@ -121,7 +126,14 @@ struct Normalise {
 }
 
 impl Normalise {
-    fn new(mean: Vec<f32>, var: &[f32], eps: f64, batch_stats: bool, relu: bool) -> Self {
+    /// The normalisation by `mean` and `var` (the batch's when `batch_stats`).
+    pub(super) fn new(
+        mean: Vec<f32>,
+        var: &[f32],
+        eps: f64,
+        batch_stats: bool,
+        relu: bool,
+    ) -> Self {
         let inv_std = var
             .iter()
             .map(|v| (1.0 / (f64::from(*v) + eps).sqrt()) as f32)
@@ -141,6 +153,38 @@ impl Normalise {
             .zip(&self.inv_std)
             .map(|(g, s)| g * s)
             .collect()
+    }
+
+    /// The batch mean, one value per channel.
+    pub(super) fn mean(&self) -> &[f32] {
+        &self.mean
+    }
+
+    /// `relu?((x − μ)·s·γ + β)` for every row of the channels-last `x`.
+    pub(super) fn apply(&self, x: &[f32], gamma: &[f32], beta: &[f32]) -> Result<Vec<f32>> {
+        let op = "batch_norm";
+        let c = self.mean.len();
+        if gamma.len() != c || beta.len() != c || !x.len().is_multiple_of(c.max(1)) {
+            candle_core::bail!("{op}: x, gamma or beta do not fit {c} channels");
+        }
+        let scale = self.scale(gamma);
+        let (mean, scale, beta, relu) = (&self.mean[..c], &scale[..c], &beta[..c], self.relu);
+        let normalise = |rs: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]| {
+            let x = &x[rs.start * c..rs.end * c];
+            for (out, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ch in 0..c {
+                    let y = (x[ch] - mean[ch]) * scale[ch] + beta[ch];
+                    out[ch].write(if relu { y.max(0.0) } else { y });
+                }
+            }
+        };
+        // SAFETY: `rows::fill` hands every row to `normalise`, which writes all its values.
+        unsafe {
+            uninit_vec(x.len(), |y| {
+                rows::fill(y, c, normalise);
+                Ok(())
+            })
+        }
     }
 }
 
@@ -165,27 +209,10 @@ impl CustomOp3 for Normalise {
             slice(bs, bl, op, "beta")?,
         );
         let (_, c) = rows_channels(xl);
-        if gamma.len() != c || beta.len() != c || self.mean.len() != c {
-            candle_core::bail!("{op}: gamma, beta or the statistics do not have {c} values");
+        if self.mean.len() != c {
+            candle_core::bail!("{op}: the statistics do not have {c} values");
         }
-        let scale = self.scale(gamma);
-        let (mean, scale, beta, relu) = (&self.mean[..c], &scale[..c], &beta[..c], self.relu);
-        let normalise = |rs: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]| {
-            let x = &x[rs.start * c..rs.end * c];
-            for (out, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-                for ch in 0..c {
-                    let y = (x[ch] - mean[ch]) * scale[ch] + beta[ch];
-                    out[ch].write(if relu { y.max(0.0) } else { y });
-                }
-            }
-        };
-        // SAFETY: `rows::fill` hands every row to `normalise`, which writes all its values.
-        let y = unsafe {
-            uninit_vec(x.len(), |y| {
-                rows::fill(y, c, normalise);
-                Ok(())
-            })?
-        };
+        let y = self.apply(x, gamma, beta)?;
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 

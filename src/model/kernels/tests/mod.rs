@@ -5,6 +5,7 @@
 
 mod bf16;
 mod conv;
+mod fused;
 mod norm_pool;
 
 use candle_core::{Device, Tensor, Var};
