@@ -71,6 +71,7 @@ struct Saved {
     var: Vec<f32>,
 }
 
+/// Filled by the forward, read by the backward and by [`conv_bn_relu_train`].
 type State = Arc<Mutex<Option<Saved>>>;
 
 /// The saved forward state, or an error when the forward has not run.
@@ -81,6 +82,7 @@ fn saved(state: &State) -> Result<Saved> {
         .ok_or_else(|| candle_core::Error::Msg("conv_bn_relu: the forward did not run".into()))
 }
 
+/// The fused forward over `(x, w, [γ | β])`.
 struct ConvBnRelu {
     cfg: BlockCfg,
     state: State,
