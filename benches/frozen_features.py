@@ -1,4 +1,4 @@
-"""Does self-labelling help on frozen features? An offline check in numpy.
+"""What can clustering gain on frozen features? Offline checks in numpy and scipy.
 
 Reads a finished `graphs/cifar-cpu.ron` run folder (`runs/cifar-cpu`): the train
 projections (`features`), their four augmented views (`aug-features`), the test
@@ -11,15 +11,19 @@ among each image's five vectors), then prints the test ACC of:
   * the head self-labelled (threshold 0.99, with and without the graph's cluster quota,
     with augmented or plain strong views) for 1, 5 and 10 epochs;
   * fresh heads trained on fixed sets of each cluster's most confident members;
-  * test images labelled by their nearest train images' SCAN probabilities.
+  * test images labelled by their nearest train images' SCAN probabilities;
+  * spectral clustering of the mined neighbour graph (train ACC, beside k-means on the
+    projections; the train labels come from `neighbours/labels.npy`).
 
-Usage: python3 benches/self_label_frozen.py runs/cifar-cpu [seed]
+Usage: python3 benches/frozen_features.py runs/cifar-cpu [seed]
 Needs numpy and scipy (`pip install numpy scipy`).
 """
 import csv
 import sys
 
 import numpy as np
+import scipy.sparse as sparse
+import scipy.sparse.linalg as sparse_linalg
 from scipy.optimize import linear_sum_assignment
 
 CLUSTERS, HIDDEN = 10, 256
@@ -170,6 +174,40 @@ def calibration(probs, labels):
     print(f"  the most confident half: {hit[half].mean():.1%} right")
 
 
+def kmeans(points, k, rng, restarts=5, iterations=50):
+    """Lloyd's k-means, the lowest-inertia of `restarts` random starts."""
+    best = None
+    for _ in range(restarts):
+        centres = points[rng.choice(len(points), k, replace=False)]
+        for _ in range(iterations):
+            distances = (points * points).sum(1)[:, None] - 2 * points @ centres.T + (centres * centres).sum(1)
+            nearest = distances.argmin(1)
+            centres = np.array([points[nearest == j].mean(0) if (nearest == j).any() else centres[j]
+                                for j in range(k)])
+        inertia = distances[np.arange(len(points)), nearest].sum()
+        if best is None or inertia < best[0]:
+            best = (inertia, nearest)
+    return best[1]
+
+
+def spectral(run, train, rng):
+    """Spectral clustering of the symmetrised top-k graph, weights exp((cos − 1)/0.1)."""
+    table = np.load(f"{run}/neighbours/neighbours.npy").astype(np.int64)
+    similarity = np.load(f"{run}/neighbours/similarities.npy").astype(np.float32)
+    labels = np.load(f"{run}/neighbours/labels.npy").astype(np.int64).ravel()
+    n = len(table)
+    for k in (10, 20):
+        rows, cols = np.repeat(np.arange(n), k), table[:, :k].ravel()
+        graph = sparse.csr_matrix((np.exp((similarity[:, :k].ravel() - 1) / 0.1), (rows, cols)), shape=(n, n))
+        graph = graph + graph.T
+        scale = sparse.diags(1 / np.sqrt(np.asarray(graph.sum(1)).ravel()))
+        start = rng.standard_normal(n)
+        _, vectors = sparse_linalg.eigsh(scale @ graph @ scale, k=CLUSTERS + 1, which="LA", v0=start)
+        embedded = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        print(f"spectral clustering of the top-{k} graph: train ACC {hungarian_acc(kmeans(embedded, CLUSTERS, rng), labels):.2%}")
+    print(f"k-means on the projections: train ACC {hungarian_acc(kmeans(train, CLUSTERS, rng), labels):.2%}")
+
+
 def main():
     run, seed = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0
     vectors, test, table, labels = load_run(run)
@@ -204,6 +242,7 @@ def main():
     nearest = np.argpartition(-similar, 20, axis=1)[:, :20]
     voted = train_probs[nearest].mean(1).argmax(1)
     print(f"test images labelled by their 20 nearest train images: {hungarian_acc(voted, labels):.2%}")
+    spectral(run, vectors[:, 0], rng)
 
 
 if __name__ == "__main__":
