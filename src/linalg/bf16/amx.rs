@@ -78,20 +78,21 @@ pub(super) unsafe fn release() {
     }
 }
 
-/// `c (32×32 f32, rows 128 bytes apart) ← Σ_kb A_kb · B_kb` over `k_blocks` steps of 32.
+/// `c` (32×32 f32, rows `ldc` values apart) `← Σ_kb A_kb · B_kb` over `k_blocks` steps of 32.
 ///
 /// `a` holds, per step, the block's 32 rows of 32 bf16 (two tiles, 1,024 values); `b0` and
 /// `b1` the two 16-column panels of B, per step one 16×16 pair tile (512 values).
 ///
 /// # Safety
 /// Tiles configured by [`configure`] on this thread; `a` readable for `k_blocks · 1024`
-/// values, `b0` and `b1` for `k_blocks · 512`, `c` writable for 1,024 f32.
+/// values, `b0` and `b1` for `k_blocks · 512`, `c` writable for 32 rows of 32 f32, `ldc`
+/// apart.
 pub(super) unsafe fn block(
     a: *const u16,
     b0: *const u16,
     b1: *const u16,
     k_blocks: usize,
-    c: *mut f32,
+    (c, ldc): (*mut f32, usize),
 ) {
     // SAFETY: the caller guarantees the tiles and every address read or written.
     unsafe {
@@ -128,9 +129,9 @@ pub(super) unsafe fn block(
             "tilestored [{c3} + {s}*1], tmm3",
             c0 = in(reg) c,
             c1 = in(reg) c.add(16),
-            c2 = in(reg) c.add(16 * 32),
-            c3 = in(reg) c.add(16 * 32 + 16),
-            s = in(reg) 32 * 4usize,
+            c2 = in(reg) c.add(16 * ldc),
+            c3 = in(reg) c.add(16 * ldc + 16),
+            s = in(reg) ldc * 4,
             options(nostack, preserves_flags)
         );
     }

@@ -17,21 +17,21 @@ use super::pack::{BLOCK_ROWS, PANEL_COLS, STEP, TILE_VALUES};
 /// Rows of a strip: 8 rows × 2 vectors is 16 accumulators, half the register file.
 const STRIP_ROWS: usize = 8;
 
-/// `c (32×32 f32, rows 128 bytes apart) ← Σ_kb A_kb · B_kb` over `k_blocks` steps of 32.
+/// `c` (32×32 f32, rows `ldc` values apart) `← Σ_kb A_kb · B_kb` over `k_blocks` steps of 32.
 ///
 /// `a` holds, per step, the block's 32 rows of 32 bf16 (1,024 values); `b0` and `b1` the
 /// two 16-column panels of B, per step 16 rows of 16 column pairs (512 values).
 ///
 /// # Safety
 /// The CPU has AVX-512 F and BF16; `a` is readable for `k_blocks · 1024` values, `b0` and
-/// `b1` for `k_blocks · 512`, `c` writable for 1,024 f32.
+/// `b1` for `k_blocks · 512`, `c` writable for 32 rows of 32 f32, `ldc` apart.
 #[target_feature(enable = "avx512f,avx512bf16")]
 pub(super) unsafe fn block(
     a: *const u16,
     b0: *const u16,
     b1: *const u16,
     k_blocks: usize,
-    c: *mut f32,
+    (c, ldc): (*mut f32, usize),
 ) {
     for strip in 0..BLOCK_ROWS / STRIP_ROWS {
         let first = strip * STRIP_ROWS;
@@ -39,7 +39,7 @@ pub(super) unsafe fn block(
         unsafe {
             let sums = strip_sums(a.add(first * STEP), b0, b1, k_blocks);
             for (row, [left, right]) in sums.iter().enumerate() {
-                let out = c.add((first + row) * 2 * PANEL_COLS);
+                let out = c.add((first + row) * ldc);
                 _mm512_storeu_ps(out, *left);
                 _mm512_storeu_ps(out.add(PANEL_COLS), *right);
             }

@@ -15,6 +15,8 @@ mod amx;
 mod dot;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod pack;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod scratch;
 
 use std::sync::OnceLock;
 
@@ -52,12 +54,31 @@ pub fn available() -> Vec<Kernel> {
     kernels
 }
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+thread_local! {
+    /// This thread's buffer for packed B, kept between products.
+    static PACKED_B: scratch::Buffer = scratch::Buffer::default();
+    /// This thread's buffer for packed blocks of A, kept between products.
+    static PACKED_A: scratch::Buffer = scratch::Buffer::default();
+}
+
 /// A destination pointer shared by tasks that write disjoint blocks of it.
 #[derive(Clone, Copy)]
 struct Dst(*mut f32);
 // SAFETY: tasks write disjoint rows through it, and the caller keeps the buffer alive.
 unsafe impl Send for Dst {}
 unsafe impl Sync for Dst {}
+
+impl Dst {
+    /// The element `offset` values past the start.
+    ///
+    /// # Safety
+    /// `offset` lies inside the buffer.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.add(offset) }
+    }
+}
 
 /// `dst ← lhs·rhs` (`dst += lhs·rhs` when `accumulate`) with both operands rounded to bf16,
 /// on `kernel`.
@@ -84,7 +105,7 @@ pub(super) unsafe fn matmul(
     let steps = l.cols.div_ceil(STEP).max(1);
     let panel_len = steps * TILE_VALUES;
     let panels = d.cols.div_ceil(2 * PANEL_COLS) * 2;
-    let mut b = vec![0u16; panels * panel_len];
+    let mut b = scratch::take(&PACKED_B, panels * panel_len);
     let pack_panel = |(panel, out): (usize, &mut [u16])| pack::b_panel(rhs, r, panel, out);
     if threads > 1 {
         b.par_chunks_mut(panel_len).enumerate().for_each(pack_panel);
@@ -93,7 +114,7 @@ pub(super) unsafe fn matmul(
     }
     let blocks = d.rows.div_ceil(BLOCK_ROWS);
     let run = |range: std::ops::Range<usize>| {
-        let mut a = vec![0u16; steps * 2 * TILE_VALUES];
+        let mut a = scratch::take(&PACKED_A, steps * 2 * TILE_VALUES);
         let mut c = [0f32; BLOCK_ROWS * 2 * PANEL_COLS];
         // SAFETY: the CPU has `kernel` (the caller's contract); each packed operand holds
         // `steps` tiles; `c` holds the 32×32 block the kernel stores.
@@ -105,22 +126,24 @@ pub(super) unsafe fn matmul(
             for pair in 0..panels / 2 {
                 let (b0, b1) = (&b[2 * pair * panel_len..], &b[(2 * pair + 1) * panel_len..]);
                 let operands = (a.as_ptr(), b0.as_ptr(), b1.as_ptr());
-                unsafe { block_on(kernel, operands, steps, c.as_mut_ptr()) };
-                // SAFETY: this task alone writes rows of `block`; `d` fits the buffer.
+                let at = (block * BLOCK_ROWS, pair * 2 * PANEL_COLS);
+                // SAFETY: this task alone writes rows of `block`; `d` fits the buffer, and a
+                // block stored in place lies wholly inside it, rows `d.rs` apart.
                 unsafe {
-                    write_block(
-                        dst,
-                        d,
-                        (block * BLOCK_ROWS, pair * 2 * PANEL_COLS),
-                        &c,
-                        accumulate,
-                    )
-                };
+                    if inside(d, at, accumulate) {
+                        let out = dst.at(at.0 * d.rs + at.1);
+                        block_on(kernel, operands, steps, (out, d.rs));
+                    } else {
+                        block_on(kernel, operands, steps, (c.as_mut_ptr(), 2 * PANEL_COLS));
+                        write_block(dst, d, at, &c, accumulate);
+                    }
+                }
             }
         }
         if kernel == Kernel::Amx {
             unsafe { amx::release() };
         }
+        scratch::give_back(&PACKED_A, a);
     };
     let tasks = if threads > 1 {
         (threads * 4).min(blocks)
@@ -134,9 +157,17 @@ pub(super) unsafe fn matmul(
             .into_par_iter()
             .for_each(|t| run(t * blocks / tasks..(t + 1) * blocks / tasks));
     }
+    scratch::give_back(&PACKED_B, b);
 }
 
-/// One 32×32 block of the result into `c` (see [`amx::block`] and [`dot::block`]).
+/// Whether the kernel can store the 32×32 block at `(row, col)` straight into `d`: the
+/// block lies wholly inside it, its rows are contiguous, and nothing is to be added.
+fn inside(d: Mat, (row, col): (usize, usize), accumulate: bool) -> bool {
+    !accumulate && d.cs == 1 && row + 32 <= d.rows && col + 32 <= d.cols
+}
+
+/// One 32×32 block of the result into `c`, rows `ldc` f32 apart (see [`amx::block`] and
+/// [`dot::block`]).
 ///
 /// # Safety
 /// As the kernel's `block`; AMX tiles configured on this thread for [`Kernel::Amx`].
@@ -145,13 +176,13 @@ unsafe fn block_on(
     kernel: Kernel,
     (a, b0, b1): (*const u16, *const u16, *const u16),
     steps: usize,
-    c: *mut f32,
+    (c, ldc): (*mut f32, usize),
 ) {
     // SAFETY: the caller's contract.
     unsafe {
         match kernel {
-            Kernel::Amx => amx::block(a, b0, b1, steps, c),
-            Kernel::Avx512 => dot::block(a, b0, b1, steps, c),
+            Kernel::Amx => amx::block(a, b0, b1, steps, (c, ldc)),
+            Kernel::Avx512 => dot::block(a, b0, b1, steps, (c, ldc)),
         }
     }
 }

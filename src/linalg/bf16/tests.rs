@@ -151,3 +151,47 @@ fn f32_precision_is_the_gemm_product() {
     matmul_at(Precision::F32, (&mut got, d), (&a, l), (&b, r), false, 1).unwrap();
     assert_eq!(want, got);
 }
+
+#[test]
+fn blocks_stored_in_place_respect_the_destination_view() {
+    for kernel in kernels_here() {
+        let (m, n, k) = (70, 64, 45);
+        let (a, b) = (values(m * k, 6), values(k * n, 7));
+        let (l, r) = (Mat::rows(m, k), Mat::rows(k, n));
+        let mut want = vec![0f32; m * n];
+        let d = Mat::rows(m, n);
+        matmul(
+            (&mut want, d),
+            (&rounded(&a), l),
+            (&rounded(&b), r),
+            false,
+            1,
+        )
+        .unwrap();
+        let stride = n + 13;
+        let mut wide = vec![-9f32; m * stride];
+        let columns = Mat::columns_of(m, n, stride);
+        product_on(kernel, (&mut wide, columns), (&a, l), (&b, r), false, 2);
+        let mut transposed = vec![-9f32; n * m];
+        let t = Mat::rows(n, m).t();
+        product_on(kernel, (&mut transposed, t), (&a, l), (&b, r), false, 2);
+        for i in 0..m {
+            for j in 0..n {
+                let w = want[i * n + j];
+                let tolerance = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * w.abs();
+                assert!(
+                    (wide[i * stride + j] - w).abs() <= tolerance,
+                    "{kernel:?} ({i}, {j})"
+                );
+                assert!(
+                    (transposed[j * m + i] - w).abs() <= tolerance,
+                    "{kernel:?} ({i}, {j})ᵀ"
+                );
+            }
+            assert!(
+                wide[i * stride + n..][..13].iter().all(|&v| v == -9.0),
+                "{kernel:?}"
+            );
+        }
+    }
+}
