@@ -69,6 +69,7 @@ struct Dst(*mut f32);
 unsafe impl Send for Dst {}
 unsafe impl Sync for Dst {}
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 impl Dst {
     /// The element `offset` values past the start.
     ///
@@ -162,8 +163,10 @@ pub(super) unsafe fn matmul(
 
 /// Whether the kernel can store the 32×32 block at `(row, col)` straight into `d`: the
 /// block lies wholly inside it, its rows are contiguous, and nothing is to be added.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn inside(d: Mat, (row, col): (usize, usize), accumulate: bool) -> bool {
-    !accumulate && d.cs == 1 && row + 32 <= d.rows && col + 32 <= d.cols
+    use pack::{BLOCK_ROWS, PANEL_COLS};
+    !accumulate && d.cs == 1 && row + BLOCK_ROWS <= d.rows && col + 2 * PANEL_COLS <= d.cols
 }
 
 /// One 32×32 block of the result into `c`, rows `ldc` f32 apart (see [`amx::block`] and
