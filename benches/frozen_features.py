@@ -57,9 +57,10 @@ class Head:
         self.w = [rng.uniform(-b1, b1, (HIDDEN, dim)), rng.uniform(-b1, b1, HIDDEN),
                   rng.uniform(-b2, b2, (CLUSTERS, HIDDEN)), rng.uniform(-b2, b2, CLUSTERS)]
         self.w = [a.astype(np.float32) for a in self.w]
-        self.set_lr(lr)
+        self.restart_optimizer(lr)
 
-    def set_lr(self, lr):
+    def restart_optimizer(self, lr):
+        """A fresh Adam state at learning rate `lr`."""
         self.lr, self.t = lr, 0
         self.m = [np.zeros_like(a) for a in self.w]
         self.v = [np.zeros_like(a) for a in self.w]
@@ -136,7 +137,7 @@ def confident(probs, threshold, quota):
 
 
 def self_label(head, vectors, test, labels, rng, quota, strong, epochs=10, batch=256):
-    head.set_lr(1e-4)
+    head.restart_optimizer(1e-4)
     accs = []
     for epoch in range(epochs):
         order = rng.permutation(len(vectors))

@@ -33,6 +33,22 @@ fn product_on(
     product_checked(Some(kernel), dst, d, lhs, rhs, accumulate, threads).unwrap();
 }
 
+/// The f32 gemm product of the bf16-rounded operands: what a bf16 kernel computes, up to
+/// the order of its sums.
+fn reference(
+    (dst, d): (&mut [f32], Mat),
+    (a, l): (&[f32], Mat),
+    (b, r): (&[f32], Mat),
+    accumulate: bool,
+) {
+    matmul((dst, d), (&rounded(a), l), (&rounded(b), r), accumulate, 1).unwrap();
+}
+
+/// How far a bf16 kernel's element may be from [`reference`]'s `want` over `k` products.
+fn tolerance(k: usize, want: f32) -> f32 {
+    1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * want.abs()
+}
+
 /// `kernel`'s product against f32 gemm on the bf16-rounded operands: the products are then
 /// exact in both, and only the order of the f32 sums differs.
 fn check(
@@ -56,19 +72,11 @@ fn check(
     let start = values(m * n, 3);
     let (mut want, mut got) = (start.clone(), start);
     let d = Mat::rows(m, n);
-    matmul(
-        (&mut want, d),
-        (&rounded(&a), l),
-        (&rounded(&b), r),
-        accumulate,
-        1,
-    )
-    .unwrap();
+    reference((&mut want, d), (&a, l), (&b, r), accumulate);
     product_on(kernel, (&mut got, d), (&a, l), (&b, r), accumulate, threads);
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        let tolerance = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * w.abs();
         assert!(
-            (w - g).abs() <= tolerance,
+            (w - g).abs() <= tolerance(k, *w),
             "{kernel:?} {m}×{n}×{k} {transposed:?}: element {i}: {g} against {w}"
         );
     }
@@ -160,14 +168,7 @@ fn blocks_stored_in_place_respect_the_destination_view() {
         let (l, r) = (Mat::rows(m, k), Mat::rows(k, n));
         let mut want = vec![0f32; m * n];
         let d = Mat::rows(m, n);
-        matmul(
-            (&mut want, d),
-            (&rounded(&a), l),
-            (&rounded(&b), r),
-            false,
-            1,
-        )
-        .unwrap();
+        reference((&mut want, d), (&a, l), (&b, r), false);
         let stride = n + 13;
         let mut wide = vec![-9f32; m * stride];
         let columns = Mat::columns_of(m, n, stride);
@@ -178,7 +179,7 @@ fn blocks_stored_in_place_respect_the_destination_view() {
         for i in 0..m {
             for j in 0..n {
                 let w = want[i * n + j];
-                let tolerance = 1e-5 * (k as f32).sqrt() * 4.0 + 1e-5 * w.abs();
+                let tolerance = tolerance(k, w);
                 assert!(
                     (wide[i * stride + j] - w).abs() <= tolerance,
                     "{kernel:?} ({i}, {j})"
